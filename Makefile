@@ -1,0 +1,32 @@
+# The two commands of the README. Each does its own set-up on a fresh machine.
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+
+.PHONY: run test install install-test browser lint bench
+
+run: install
+	$(PYTHON) -m streamlit run app.py
+
+test: install-test browser lint
+	$(PYTHON) -m pytest -q
+
+install:
+	$(PIP) install -q -c constraints.txt -e .
+
+install-test:
+	$(PIP) install -q -c constraints.txt -e ".[test]"
+
+# The end-to-end tests drive Debian's Chromium (browser downloads are not possible here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
+
+bench: install-test
+	$(PIP) install -q -c constraints.txt -e ".[bench]"
+	$(PYTHON) benchmarks/run_all.py

@@ -1,0 +1,137 @@
+"""The Python API for trusted code in a notebook or script: ``record()`` and ``draw()``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+import graphviz
+import torch
+
+from gradviz.graph.build import build_graph
+from gradviz.graph.model import Graph
+from gradviz.recorder import Recording, RecordingSession
+from gradviz.render.dot import RenderOptions, dot_lines
+
+
+def _as_tensors(var: Any) -> list[torch.Tensor]:
+    if isinstance(var, torch.Tensor):
+        return [var]
+    if isinstance(var, Mapping):
+        var = list(var.values())
+    return [t for t in var if isinstance(t, torch.Tensor)]
+
+
+def default_roots(recording: Recording) -> list[torch.Tensor]:
+    """What a recording is drawn from: backward roots, gradients with a graph of their own,
+    named tensors, then tensors with a grad_fn that nothing else consumed."""
+    roots: list[torch.Tensor] = []
+    for call in recording.calls:
+        roots.extend(call.roots)
+        roots.extend(r for r in call.results if r is not None and r.grad_fn is not None)
+    roots.extend(recording.named)
+    consumed = {id(t) for r in recording.records for t in r.inputs}
+    roots.extend(
+        r.tensor
+        for r in recording.records
+        if r.tensor.grad_fn is not None and id(r.tensor) not in consumed
+    )
+    return roots
+
+
+def to_digraph(graph: Graph, opts: RenderOptions | None = None) -> graphviz.Digraph:
+    """A graphviz.Digraph of the graph (renders inline in Jupyter)."""
+    return graphviz.Digraph(name="gradviz", body=[f"  {line}\n" for line in dot_lines(graph, opts)])
+
+
+class record:  # noqa: N801 - used like a function: ``with gradviz.record() as rec:``
+    """Record everything torch does in a ``with`` block of trusted code.
+
+    On exit, ``.graph`` holds the Graph: each tensor named after the local variable it is
+    bound to, values, gradients of every backward call in the block, and events.
+
+    Example:
+        >>> with gradviz.record() as rec:
+        ...     x = torch.tensor(2.0, requires_grad=True)
+        ...     y = x**2
+        ...     y.backward()
+        >>> rec.graph.find("x")[0].grad.data
+        4.0
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        generator = None
+        if seed is not None:
+            generator = torch.Generator().manual_seed(seed)
+        self.recording = Recording(generator=generator)
+        self._session = RecordingSession(self.recording)
+        self.graph: Graph | None = None
+
+    def __enter__(self) -> record:
+        self._session.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._session.__exit__(exc_type, exc, tb)
+        self.name_locals(sys._getframe(1).f_locals)
+        self.graph = build_graph(self.recording, default_roots(self.recording))
+
+    def name_locals(self, names: Mapping[str, Any]) -> None:
+        """Name recorded tensors (and modules' parameters) after the caller's variables."""
+        for name, value in names.items():
+            if name.startswith("_"):
+                continue
+            known = isinstance(value, torch.Tensor) and self.recording.record_of(value)
+            if known or isinstance(value, torch.nn.Module):
+                self.recording.bind(name, value)
+
+    def digraph(self, opts: RenderOptions | None = None) -> graphviz.Digraph:
+        """The recorded graph as a graphviz.Digraph."""
+        if self.graph is None:
+            raise RuntimeError("the recording is still running: draw it after the with block")
+        return to_digraph(self.graph, opts)
+
+
+def draw(
+    var: torch.Tensor | Iterable[torch.Tensor],
+    params: Mapping[str, torch.Tensor] | None = None,
+    show_attrs: bool = False,
+    show_saved: bool = False,
+    max_attr_chars: int = 50,
+    *,
+    options: RenderOptions | None = None,
+) -> graphviz.Digraph:
+    """A drop-in superset of torchviz's ``make_dot``: same arguments, same return type.
+
+    It also shows each tensor's value where one is known (outputs, leaves, saved results),
+    leaves' gradients, and constant tensors that autograd saved.
+
+    Args:
+        var: Output tensor(s) to draw the graph of.
+        params: Names for leaf tensors, e.g. ``dict(model.named_parameters())``.
+        show_attrs: Show what autograd saved for backward (torchviz's ``show_attrs``).
+        show_saved: Same as ``show_attrs`` here: saved tensors and arguments.
+        max_attr_chars: Kept for compatibility with make_dot.
+        options: Any other RenderOptions (precision, direction, theme...).
+
+    Returns:
+        A graphviz.Digraph; in Jupyter it renders inline.
+    """
+    recording = Recording()
+    outputs = _as_tensors(var)
+    for i, t in enumerate(outputs):
+        recording.bind("output" if len(outputs) == 1 else f"output {i}", t)
+    for name, t in (params or {}).items():
+        recording.bind(name, t)
+    graph = build_graph(recording, outputs)
+    opts = options or RenderOptions()
+    if show_attrs or show_saved:
+        opts = RenderOptions(**{**opts.__dict__, "show_saved": True})
+    return to_digraph(graph, opts)

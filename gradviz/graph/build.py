@@ -1,0 +1,306 @@
+"""Turn a live Recording into a Graph of plain data.
+
+The walk over ``grad_fn.next_functions`` is iterative (a 100,000-node chain is fine) and visits
+inputs in order, so node ids (``n0`` for the first input reached, in post-order) are the same
+for the same program every time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from gradviz.graph.model import (
+    BackwardCall,
+    Edge,
+    EdgeKind,
+    Event,
+    Graph,
+    Node,
+    NodeStep,
+)
+from gradviz.recorder.backward import saved_of
+from gradviz.recorder.recording import LiveCall, LiveEvent, Recording, TensorRecord
+from gradviz.values import TensorValue, dtype_name, maybe_snapshot, snapshot
+
+_BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
+
+
+def friendly_op(class_name: str) -> str:
+    """``MulBackward0`` -> ``mul``; ``AddmmBackward0`` -> ``addmm``."""
+    base = _BACKWARD_SUFFIX.sub("", class_name)
+    return base.lower() if base else class_name
+
+
+@dataclass
+class _Input:
+    obj: Any
+    position: int
+    kind: EdgeKind
+
+
+def _is_accumulate(fn: Any) -> bool:
+    return hasattr(fn, "variable")
+
+
+class _Builder:
+    """One walk of the recorded graph; ``build`` returns the Graph."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.rec = recording
+        self.by_fn: dict[int, TensorRecord] = {}
+        for r in recording.records:
+            fn = r.tensor.grad_fn
+            if fn is not None and r.tensor.output_nr == 0:
+                self.by_fn.setdefault(id(fn), r)
+        self.ids: dict[int, str] = {}
+        self.order: list[Any] = []
+        self.inputs: dict[int, list[_Input]] = {}
+        self.keep: list[Any] = []  # objects keyed by id() stay alive during the build
+
+    # -- keys and inputs -------------------------------------------------------------------
+    def key(self, tensor: torch.Tensor) -> Any:
+        """The graph object standing for a tensor: its grad_fn, or the tensor itself."""
+        return tensor.grad_fn if tensor.grad_fn is not None else tensor
+
+    def inputs_of(self, obj: Any) -> list[_Input]:
+        if isinstance(obj, torch.Tensor):
+            record = self.rec.record_of(obj)
+            cuts = record.cut_from if record else []
+            return [_Input(self.key(t), i, "cut") for i, t in enumerate(cuts)]
+        found = [
+            _Input(fn.variable if _is_accumulate(fn) else fn, i, "grad")
+            for i, (fn, _) in enumerate(obj.next_functions)
+            if fn is not None
+        ]
+        record = self.by_fn.get(id(obj))
+        if record is not None:
+            for i, t in enumerate(record.inputs):
+                if not t.requires_grad:
+                    found.append(_Input(t, i, "constant"))
+        return found
+
+    def walk(self, roots: Iterable[Any]) -> None:
+        """Post-order DFS from each root, with an explicit stack."""
+        for root in roots:
+            if id(root) in self.ids:
+                continue
+            on_stack = {id(root)}
+            stack: list[tuple[Any, list[_Input], int]] = [(root, self.inputs_of(root), 0)]
+            while stack:
+                obj, kids, i = stack[-1]
+                if i < len(kids):
+                    stack[-1] = (obj, kids, i + 1)
+                    child = kids[i].obj
+                    if id(child) not in self.ids and id(child) not in on_stack:
+                        on_stack.add(id(child))
+                        stack.append((child, self.inputs_of(child), 0))
+                    continue
+                stack.pop()
+                self.ids[id(obj)] = f"n{len(self.order)}"
+                self.order.append(obj)
+                self.inputs[id(obj)] = kids
+                self.keep.append(obj)
+
+    # -- nodes -----------------------------------------------------------------------------
+    def last_grads(self) -> dict[int, tuple[LiveCall, Any]]:
+        """For each autograd node, the last call that sent a gradient into it."""
+        out: dict[int, tuple[LiveCall, Any]] = {}
+        for call in self.rec.calls:
+            for node in call.grad_in:
+                out[id(node)] = (call, node)
+        return out
+
+    def leaf_results(self) -> dict[int, torch.Tensor]:
+        """For each tensor, the last autograd.grad result computed for it."""
+        out: dict[int, torch.Tensor] = {}
+        for call in self.rec.calls:
+            for t, g in zip(call.inputs, call.results, strict=False):
+                if g is not None:
+                    out[id(t)] = g
+        return out
+
+    def node(self, obj: Any, grads: dict[int, tuple[LiveCall, Any]], results: Any) -> Node:
+        node_id = self.ids[id(obj)]
+        if isinstance(obj, torch.Tensor):
+            return self.tensor_node(node_id, obj, results)
+        return self.op_node(node_id, obj, grads)
+
+    def tensor_node(self, node_id: str, t: torch.Tensor, results: dict[int, Any]) -> Node:
+        record = self.rec.record_of(t)
+        is_leaf = t.requires_grad
+        flags = sorted(record.flags) if record else []
+        grad = maybe_snapshot(t.grad) if is_leaf else None
+        if is_leaf and grad is None and id(t) in results:
+            grad = snapshot(results[id(t)])
+            flags.append("grad_not_accumulated")
+        return Node(
+            id=node_id,
+            kind="leaf" if is_leaf else "constant",
+            name=record.name if record else None,
+            op=None,
+            label=record.func if record else "tensor",
+            shape=list(t.shape),
+            dtype=dtype_name(t.dtype),
+            requires_grad=t.requires_grad,
+            value=snapshot(t),
+            grad=grad,
+            flags=flags,
+            module=record.module if record else None,
+            seq=record.seq if record else None,
+            line=record.line if record else None,
+        )
+
+    def op_node(self, node_id: str, fn: Any, grads: dict[int, tuple[LiveCall, Any]]) -> Node:
+        record = self.by_fn.get(id(fn))
+        saved = self.rec.saved.get(fn)
+        if saved is None:
+            saved = saved_of(fn)
+        tensor = record.tensor if record else saved.get("result")
+        grad_value: TensorValue | None = None
+        if id(fn) in grads:
+            call, live = grads[id(fn)]
+            arriving = call.grad_in.get(live, ())
+            grad_value = maybe_snapshot(arriving[0]) if arriving else None
+        flags = sorted(record.flags) if record else ["internal"]
+        if isinstance(tensor, torch.Tensor):
+            shape, dtype, value = list(tensor.shape), dtype_name(tensor.dtype), snapshot(tensor)
+        else:
+            shape = grad_value.shape if grad_value else []
+            dtype, value = (grad_value.dtype if grad_value else ""), None
+        class_name = type(fn).__name__
+        return Node(
+            id=node_id,
+            kind="op",
+            name=record.name if record else None,
+            op=class_name,
+            label=friendly_op(class_name),
+            shape=shape,
+            dtype=dtype,
+            requires_grad=True,
+            value=value,
+            grad=grad_value,
+            saved={k: _saved_value(v) for k, v in saved.items()},
+            flags=flags,
+            module=record.module if record else None,
+            seq=record.seq if record else None,
+            line=record.line if record else None,
+        )
+
+    # -- calls and events ------------------------------------------------------------------
+    def id_of(self, obj: Any) -> str | None:
+        if _is_accumulate(obj):
+            obj = obj.variable
+        return self.ids.get(id(obj))
+
+    def tensor_id(self, t: torch.Tensor | None) -> str | None:
+        return None if t is None else self.ids.get(id(self.key(t)))
+
+    def seq_ids(self) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for r in self.rec.records:
+            node_id = self.ids.get(id(r.tensor))
+            if node_id is not None:
+                out[r.seq] = node_id
+        return out
+
+    def call(self, live: LiveCall, seq_ids: dict[int, str]) -> BackwardCall:
+        steps = []
+        order = []
+        for node in live.order:
+            node_id = self.id_of(node)
+            if node_id is None:
+                continue
+            order.append(node_id)
+            steps.append(
+                NodeStep(
+                    node=node_id,
+                    grad_in=[maybe_snapshot(g) for g in live.grad_in.get(node, ())],
+                    grad_out=[maybe_snapshot(g) for g in live.grad_out.get(node, ())],
+                )
+            )
+        roots = [self.tensor_id(r) for r in live.roots]
+        return BackwardCall(
+            kind="grad" if live.kind == "grad" else "backward",
+            root=roots[0] if roots else None,
+            roots=[r for r in roots if r is not None],
+            order=order,
+            steps=steps,
+            gradient=[maybe_snapshot(g) for g in live.gradients],
+            inputs=[self.tensor_id(t) for t in live.inputs],
+            results=[maybe_snapshot(r) for r in live.results],
+            result_nodes=[self.tensor_id(r) for r in live.results],
+            create_graph=live.create_graph,
+            retain_graph=live.retain_graph,
+            root_value=live.root_values[0] if live.root_values else None,
+            leaf_grads=_by_id(live.leaf_grads, seq_ids),
+            leaf_values=_by_id(live.leaf_values, seq_ids),
+            line=live.line,
+            origin=live.origin,
+        )
+
+    def event(self, live: LiveEvent, seq_ids: dict[int, str]) -> Event:
+        return Event(
+            kind=live.kind,  # type: ignore[arg-type]
+            line=live.line,
+            call=live.call,
+            leaf_grads=_by_id(live.leaf_grads, seq_ids),
+            leaf_values=_by_id(live.leaf_values, seq_ids),
+        )
+
+    def build(self, roots: list[torch.Tensor]) -> Graph:
+        self.walk(self.key(t) for t in roots)
+        grads, results = self.last_grads(), self.leaf_results()
+        nodes = [self.node(obj, grads, results) for obj in self.order]
+        edges = [
+            Edge(
+                src=self.ids[id(inp.obj)],
+                dst=self.ids[id(obj)],
+                position=inp.position,
+                kind=inp.kind,
+            )
+            for obj in self.order
+            for inp in self.inputs[id(obj)]
+        ]
+        consumed = {e.src for e in edges}
+        outputs: list[str] = []
+        for t in roots:
+            node_id = self.tensor_id(t)
+            if node_id is not None and node_id not in consumed and node_id not in outputs:
+                outputs.append(node_id)
+        index = {n.id: n for n in nodes}
+        for node_id in outputs:
+            index[node_id].flags.append("output")
+        seq_ids = self.seq_ids()
+        return Graph(
+            nodes=nodes,
+            edges=edges,
+            outputs=outputs,
+            backward_calls=[self.call(c, seq_ids) for c in self.rec.calls],
+            events=[self.event(e, seq_ids) for e in self.rec.events],
+        )
+
+
+def _saved_value(value: Any) -> str | TensorValue:
+    return snapshot(value) if isinstance(value, torch.Tensor) else str(value)
+
+
+def _by_id(values: dict[int, Any], seq_ids: dict[int, str]) -> dict[str, Any]:
+    return {seq_ids[seq]: v for seq, v in values.items() if seq in seq_ids}
+
+
+def build_graph(recording: Recording, roots: list[torch.Tensor]) -> Graph:
+    """The Graph of everything reachable from ``roots``.
+
+    Args:
+        recording: What a program did (from a RecordingSession).
+        roots: Tensors to draw from, in order: backward roots, named tensors, results.
+
+    Returns:
+        Nodes, edges, outputs (roots nothing else consumes), backward calls and events.
+    """
+    return _Builder(recording).build(roots)

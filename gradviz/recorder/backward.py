@@ -1,0 +1,176 @@
+"""Capture one backward()/autograd.grad call: the engine's order and every node's gradients.
+
+Hooks go on every node reachable from the roots just before the call and come off right
+after, so nothing of gradviz stays attached to the user's graph.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from gradviz.recorder.recording import LiveCall, Recording
+from gradviz.values import snapshot
+
+_SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
+_SAVED_NAMES: dict[type, list[str]] = {}
+_FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
+
+
+def is_backward_call(func: Callable[..., Any]) -> bool:
+    return (
+        func is torch.Tensor.backward
+        or func is torch.autograd.backward
+        or (func is torch.autograd.grad)
+    )
+
+
+def walk_nodes(roots: list[Any]) -> Iterator[Any]:
+    """Every autograd Node reachable from ``roots`` (each once), without recursion."""
+    seen: set[int] = set()
+    stack = [r for r in roots if r is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        for child, _ in node.next_functions:
+            if child is not None and id(child) not in seen:
+                stack.append(child)
+
+
+def saved_of(node: Any) -> dict[str, Any]:
+    """The tensors and arguments autograd saved on ``node`` for its backward.
+
+    Tensors are kept as tensors; anything else as a short repr; freed ones as "freed".
+    """
+    names = _SAVED_NAMES.get(type(node))
+    if names is None:
+        names = [a for a in dir(node) if a.startswith("_saved_")]
+        _SAVED_NAMES[type(node)] = names
+    out: dict[str, Any] = {}
+    for attr in names:
+        try:
+            value = getattr(node, attr)
+        except RuntimeError:  # freed by an earlier backward without retain_graph
+            value = "freed"
+        key = attr.removeprefix("_saved_")
+        out[key] = value if isinstance(value, torch.Tensor) else _short(value)
+    return out
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _origin() -> str | None:
+    """``jacobian``/``hessian``/... if torch.autograd.functional is making this call."""
+    frame = sys._getframe(2)
+    found = None
+    depth = 0
+    while frame is not None and depth < 60:
+        code = frame.f_code
+        if code.co_name in _FUNCTIONAL_ORIGINS and code.co_filename.endswith(
+            ("autograd/functional.py", "autograd\\functional.py")
+        ):
+            found = code.co_name  # keep the outermost: hessian calls jacobian
+        frame = frame.f_back  # type: ignore[assignment]
+        depth += 1
+    return found
+
+
+def _bind(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    sig = _SIGNATURES.get(func)
+    if sig is None:
+        sig = _SIGNATURES[func] = inspect.signature(func)
+    bound = sig.bind(*args, **kwargs)
+    return bound.arguments
+
+
+def capture_backward(
+    recording: Recording, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Run ``func`` (a backward entry point) with hooks that record what the engine did."""
+    params = _bind(func, args, kwargs)
+    if func is torch.Tensor.backward:
+        kind, roots, grads = "backward", [params["self"]], _as_list(params.get("gradient"))
+    elif func is torch.autograd.backward:
+        kind, roots = "backward", _as_list(params["tensors"])
+        grads = _as_list(params.get("grad_tensors"))
+    else:
+        kind, roots = "grad", _as_list(params["outputs"])
+        grads = _as_list(params.get("grad_outputs"))
+    create_graph = bool(params.get("create_graph", False))
+    retain = params.get("retain_graph")
+    call = LiveCall(
+        kind=kind,
+        line=recording.line,
+        roots=[r for r in roots if isinstance(r, torch.Tensor)],
+        gradients=[g if isinstance(g, torch.Tensor) else None for g in grads],
+        inputs=[t for t in _as_list(params.get("inputs")) if isinstance(t, torch.Tensor)],
+        create_graph=create_graph,
+        retain_graph=bool(create_graph if retain is None else retain),
+        origin=_origin(),
+    )
+    for t in call.roots + call.inputs:
+        recording.track(t, "input")
+    call.root_values = [snapshot(r) for r in call.roots]
+    call.leaf_values = recording.leaf_values()
+
+    handles = []
+    for node in walk_nodes([r.grad_fn for r in call.roots]):
+        if hasattr(node, "variable"):  # AccumulateGrad: its leaf may be new to us
+            recording.track(node.variable, "leaf")
+        elif node not in recording.saved:
+            recording.saved[node] = saved_of(node)
+        handles.append(node.register_prehook(_pre_hook(call, node)))
+        handles.append(node.register_hook(_post_hook(call, node)))
+    try:
+        result = func(*args, **kwargs)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+    if kind == "grad":
+        call.results = [r if isinstance(r, torch.Tensor) else None for r in _as_list(result)]
+        for r in call.results:
+            if r is not None and r.grad_fn is not None:
+                rec = recording.track(r, "grad")
+                rec.flags.add("create_graph")
+    call.leaf_grads = recording.leaf_grads()
+    recording.calls.append(call)
+    recording.add_event(kind, call=len(recording.calls) - 1)
+    return result
+
+
+def _pre_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...]], None]:
+    def hook(grad_outputs: tuple[Any, ...]) -> None:
+        call.order.append(node)
+        call.grad_in[node] = tuple(_detached(g) for g in grad_outputs)
+
+    return hook
+
+
+def _post_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...], tuple[Any, ...]], None]:
+    def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
+        call.grad_out[node] = tuple(_detached(g) for g in grad_inputs)
+
+    return hook
+
+
+def _detached(g: Any) -> Any:
+    return g.detach() if isinstance(g, torch.Tensor) else None

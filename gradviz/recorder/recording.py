@@ -1,0 +1,193 @@
+"""The live record of one program run: every tensor, its name, and what autograd did.
+
+This is the only place that holds live tensors and ``grad_fn`` objects. ``gradviz.graph.build``
+turns it into plain data at the end.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from gradviz.values import TensorValue, snapshot
+
+EVENT_FULL_LIMIT = 256
+"""Per-event snapshots of leaves carry values in full only up to this size (they repeat per
+step of a loop, so they are kept small)."""
+
+
+@dataclass(eq=False)
+class TensorRecord:
+    """One tensor the program created or touched, in creation order."""
+
+    tensor: torch.Tensor
+    seq: int
+    func: str
+    """The torch function that produced it (``mul``, ``zeros``), or how it was first seen."""
+    line: int | None = None
+    module: str | None = None
+    inputs: list[torch.Tensor] = field(default_factory=list)
+    """The tensor arguments of the call that produced it (for constants and cuts)."""
+    name: str | None = None
+    flags: set[str] = field(default_factory=set)
+    cut_from: list[torch.Tensor] = field(default_factory=list)
+    """Tensors whose tracking was stopped to make this one (detach, no_grad)."""
+
+
+@dataclass(eq=False)
+class LiveCall:
+    """One backward()/autograd.grad call, as it ran."""
+
+    kind: str
+    line: int | None
+    roots: list[torch.Tensor]
+    gradients: list[torch.Tensor | None]
+    inputs: list[torch.Tensor] = field(default_factory=list)
+    create_graph: bool = False
+    retain_graph: bool = False
+    origin: str | None = None
+    """``jacobian``/``hessian``/... when torch.autograd.functional made the call."""
+    order: list[Any] = field(default_factory=list)
+    """autograd Nodes in the order the engine ran them."""
+    grad_in: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
+    grad_out: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
+    results: list[torch.Tensor | None] = field(default_factory=list)
+    root_values: list[TensorValue] = field(default_factory=list)
+    leaf_values: dict[int, TensorValue] = field(default_factory=dict)
+    leaf_grads: dict[int, TensorValue | None] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class LiveEvent:
+    """A change to leaves' gradients or values (keys of the dicts are record seqs)."""
+
+    kind: str
+    line: int | None
+    call: int | None = None
+    leaf_values: dict[int, TensorValue] = field(default_factory=dict)
+    leaf_grads: dict[int, TensorValue | None] = field(default_factory=dict)
+
+
+class Recording:
+    """Everything captured while a program ran; filled in by the RecordingMode and hooks.
+
+    Args:
+        generator: Random-number generator handed to the program's random calls, so runs are
+            reproducible and sessions do not share the global generator.
+        overrides: ``{seq: {flat index: value}}``: set elements of the seq-th tensor as it is
+            created (used to move a point along the curve and re-run).
+    """
+
+    def __init__(
+        self,
+        generator: torch.Generator | None = None,
+        overrides: dict[int, dict[int, float]] | None = None,
+    ) -> None:
+        self.generator = generator
+        self.overrides = overrides or {}
+        self.records: list[TensorRecord] = []
+        self.by_id: dict[int, TensorRecord] = {}
+        self.calls: list[LiveCall] = []
+        self.events: list[LiveEvent] = []
+        self.saved: dict[Any, dict[str, Any]] = {}
+        """Saved tensors/arguments per autograd Node, captured before backward frees them."""
+        self.module_paths: dict[int, str] = {}
+        self.module_stack: list[str] = []
+        self.named_modules: list[torch.nn.Module] = []
+        self.line: int | None = None
+        self.thread = threading.get_ident()
+        self.named: list[torch.Tensor] = []
+        """Tensors bound to a program name, in binding order (one entry per binding)."""
+
+    # -- tensors ---------------------------------------------------------------------------
+    def track(
+        self, tensor: torch.Tensor, func: str, inputs: list[torch.Tensor] | None = None
+    ) -> TensorRecord:
+        """The record of ``tensor``, created if it is new."""
+        rec = self.by_id.get(id(tensor))
+        if rec is not None:
+            return rec
+        rec = TensorRecord(
+            tensor=tensor,
+            seq=len(self.records),
+            func=func,
+            line=self.line,
+            module=self.module_stack[-1] if self.module_stack else None,
+            inputs=inputs or [],
+        )
+        self.records.append(rec)
+        self.by_id[id(tensor)] = rec
+        values = self.overrides.get(rec.seq)
+        if values:
+            with torch.no_grad():
+                flat = tensor.view(-1)
+                for index, value in values.items():
+                    flat[index] = value
+        return rec
+
+    def record_of(self, tensor: torch.Tensor) -> TensorRecord | None:
+        return self.by_id.get(id(tensor))
+
+    def bind(self, name: str, value: object) -> None:
+        """The program bound ``name`` to ``value``: name tensors and modules' parameters."""
+        if isinstance(value, torch.Tensor):
+            rec = self.track(value, "input")
+            rec.name = rec.name or name  # the first name a tensor gets is its own
+            self.named.append(value)
+        elif isinstance(value, torch.nn.Module):
+            self.name_module(name, value)
+
+    def name_module(self, name: str, module: torch.nn.Module) -> None:
+        """Name a module's submodules and parameters by path (``model.0.weight``)."""
+        if module not in self.named_modules:
+            self.named_modules.append(module)
+        for path, sub in module.named_modules(prefix=name):
+            self.module_paths.setdefault(id(sub), path)
+        for path, param in module.named_parameters(prefix=name):
+            rec = self.track(param, "parameter")
+            if rec.func in ("parameter", "input", "leaf") and rec.name is None:
+                rec.name = path
+                rec.func = "parameter"
+
+    # -- leaves ----------------------------------------------------------------------------
+    def leaves(self) -> list[TensorRecord]:
+        """Records of tensors that are leaves requiring grad right now."""
+        return [r for r in self.records if r.tensor.requires_grad and r.tensor.is_leaf]
+
+    def leaf_values(self) -> dict[int, TensorValue]:
+        return {r.seq: snapshot(r.tensor, EVENT_FULL_LIMIT) for r in self.leaves()}
+
+    def leaf_grads(self) -> dict[int, TensorValue | None]:
+        out: dict[int, TensorValue | None] = {}
+        for r in self.leaves():
+            grad = r.tensor.grad
+            out[r.seq] = None if grad is None else snapshot(grad, EVENT_FULL_LIMIT)
+        return out
+
+    def grad_owner(self, tensor: torch.Tensor) -> TensorRecord | None:
+        """The leaf whose ``.grad`` is ``tensor``, if any."""
+        for r in self.leaves():
+            if r.tensor.grad is tensor:
+                return r
+        return None
+
+    # -- events ----------------------------------------------------------------------------
+    def add_event(self, kind: str, call: int | None = None) -> None:
+        """Note a change to leaves; repeated zeroing or updates in a row make one event."""
+        last = self.events[-1] if self.events else None
+        if last is not None and call is None and last.kind == kind and last.call is None:
+            last.leaf_values = self.leaf_values()
+            last.leaf_grads = self.leaf_grads()
+            return
+        self.events.append(
+            LiveEvent(
+                kind=kind,
+                line=self.line,
+                call=call,
+                leaf_values=self.leaf_values(),
+                leaf_grads=self.leaf_grads(),
+            )
+        )

@@ -1,0 +1,252 @@
+"""Graph -> DOT, with micrograd-style nodes: name, op, shape, value and gradient.
+
+Colours are set explicitly (background included): Graphviz charts do not follow the page's
+theme, so each theme is readable on its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from html import escape
+from typing import Literal
+
+from gradviz.graph.model import Edge, Graph, Node
+from gradviz.render.format import shape_text, tensor_lines, tensor_text
+
+Theme = Literal["light", "dark", "projector"]
+STOPPED_FLAGS = ("no_grad", "detached", "requires_grad_off")
+
+
+@dataclass(frozen=True)
+class Palette:
+    background: str
+    text: str
+    grad: str
+    edge: str
+    cut: str
+    highlight: str
+    traversed: str
+    fills: dict[str, tuple[str, str]]
+    """Per look (leaf, op, constant, output, stopped): (fill, border)."""
+    font_size: int = 11
+    pen: float = 1.0
+
+
+PALETTES: dict[str, Palette] = {
+    "light": Palette(
+        background="#ffffff",
+        text="#111827",
+        grad="#b91c1c",
+        edge="#6b7280",
+        cut="#dc2626",
+        highlight="#f59e0b",
+        traversed="#ea580c",
+        fills={
+            "leaf": ("#dbeafe", "#1d4ed8"),
+            "op": ("#f3f4f6", "#4b5563"),
+            "constant": ("#fef9c3", "#a16207"),
+            "output": ("#dcfce7", "#15803d"),
+            "stopped": ("#ffe4e6", "#be123c"),
+        },
+    ),
+    "dark": Palette(
+        background="#0e1117",
+        text="#f3f4f6",
+        grad="#fca5a5",
+        edge="#9ca3af",
+        cut="#f87171",
+        highlight="#fbbf24",
+        traversed="#fb923c",
+        fills={
+            "leaf": ("#1e3a8a", "#93c5fd"),
+            "op": ("#1f2937", "#d1d5db"),
+            "constant": ("#422006", "#fde047"),
+            "output": ("#14532d", "#86efac"),
+            "stopped": ("#4c0519", "#fda4af"),
+        },
+    ),
+    "projector": Palette(
+        background="#ffffff",
+        text="#000000",
+        grad="#b00000",
+        edge="#000000",
+        cut="#d00000",
+        highlight="#ff8c00",
+        traversed="#ff8c00",
+        fills={
+            "leaf": ("#bfdbfe", "#000000"),
+            "op": ("#ffffff", "#000000"),
+            "constant": ("#fef08a", "#000000"),
+            "output": ("#bbf7d0", "#000000"),
+            "stopped": ("#fecdd3", "#000000"),
+        },
+        font_size=18,
+        pen=2.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What the drawing shows and how."""
+
+    show_values: bool = True
+    show_grads: bool = True
+    show_shapes: bool = True
+    show_saved: bool = False
+    precision: int = 4
+    direction: Literal["TB", "LR", "BT", "RL"] = "TB"
+    """TB: inputs at the top, the output at the bottom, the way the forward pass reads."""
+    theme: Theme = "light"
+    legend: bool = True
+    group_modules: bool = True
+    max_items: int = 6
+    highlight: str | None = None
+    """A node to mark (the current step of a backward step-through)."""
+    traversed: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    """Edges (src, dst) the step-through has already carried a gradient along."""
+
+
+def look(node: Node, outputs: set[str]) -> str:
+    """Which of the palette's looks a node gets."""
+    if any(f in node.flags for f in STOPPED_FLAGS):
+        return "stopped"
+    if node.id in outputs:
+        return "output"
+    return node.kind
+
+
+def _row(text: str, color: str | None = None, bold: bool = False) -> str:
+    body = escape(text)
+    if bold:
+        body = f"<B>{body}</B>"
+    if color:
+        body = f'<FONT COLOR="{color}">{body}</FONT>'
+    return f"<TR><TD>{body}</TD></TR>"
+
+
+def title(node: Node) -> str:
+    """The heading of a node: its name and what made it (``y = mul``, ``x``)."""
+    what = node.label if node.kind == "op" else ("leaf" if node.kind == "leaf" else node.label)
+    if node.name:
+        return f"{node.name} = {what}" if node.kind == "op" else f"{node.name} ({what})"
+    return what
+
+
+def node_label(node: Node, opts: RenderOptions, palette: Palette) -> str:
+    rows = [_row(title(node), bold=True)]
+    if node.op and node.kind == "op":
+        rows.append(_row(node.op))
+    if opts.show_shapes:
+        rows.append(_row(f"{shape_text(node.shape)} {node.dtype}".strip()))
+    if opts.show_values and node.value is not None:
+        for i, line in enumerate(tensor_lines(node.value, opts.precision, opts.max_items)):
+            rows.append(_row(("value " if i == 0 else "") + line))
+    if opts.show_grads and node.grad is not None:
+        for i, line in enumerate(tensor_lines(node.grad, opts.precision, opts.max_items)):
+            rows.append(_row(("grad " if i == 0 else "") + line, color=palette.grad))
+    if opts.show_saved:
+        for key, saved in node.saved.items():
+            text = saved if isinstance(saved, str) else tensor_text(saved, opts.precision, 4)
+            rows.append(_row(f"saved {key}: {text}"))
+    stopped = [f for f in node.flags if f in STOPPED_FLAGS]
+    if stopped:
+        note = ", ".join(stopped)
+        if "shared_storage" in node.flags:
+            note += " (shares storage)"
+        rows.append(_row(note, color=palette.cut))
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{"".join(rows)}</TABLE>>'
+
+
+def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[str]) -> str:
+    fill, border = palette.fills[look(node, outputs)]
+    style = "rounded,filled"
+    if node.kind == "constant":
+        style += ",dashed"
+    pen = palette.pen * (2 if node.id in outputs else 1)
+    if node.id == opts.highlight:
+        border, pen = palette.highlight, palette.pen * 4
+    label = node_label(node, opts, palette)
+    return (
+        f'{node.id} [label={label} shape=box style="{style}" fillcolor="{fill}" '
+        f'color="{border}" penwidth={pen:g}]'
+    )
+
+
+def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, nodes: dict[str, Node]) -> str:
+    attrs = [f'color="{palette.edge}"']
+    if edge.kind == "constant":
+        attrs.append('style="dotted"')
+    elif edge.kind == "cut":
+        flags = [f for f in nodes[edge.dst].flags if f in STOPPED_FLAGS]
+        why = flags[0].replace("_", " ") if flags else "stopped"
+        attrs = [f'color="{palette.cut}"', 'style="dashed"', f'label="✂ {why}"']
+        attrs.append(f'fontcolor="{palette.cut}"')
+    if (edge.src, edge.dst) in opts.traversed:
+        attrs[0] = f'color="{palette.traversed}"'
+        attrs.append(f"penwidth={palette.pen * 3:g}")
+    return f"{edge.src} -> {edge.dst} [{' '.join(attrs)}]"
+
+
+def _legend(palette: Palette) -> list[str]:
+    items = [
+        ("leaf", "leaf (requires grad)"),
+        ("op", "operation (grad_fn)"),
+        ("constant", "constant"),
+        ("output", "output"),
+        ("stopped", "tracking stopped"),
+    ]
+    lines = [
+        "subgraph cluster_legend {",
+        f'label="legend" fontcolor="{palette.text}" color="{palette.edge}" style="dashed"',
+    ]
+    for key, text in items:
+        fill, border = palette.fills[key]
+        style = "rounded,filled" + (",dashed" if key == "constant" else "")
+        lines.append(
+            f'legend_{key} [label="{text}" shape=box style="{style}" '
+            f'fillcolor="{fill}" color="{border}"]'
+        )
+    lines.append("}")
+    return lines
+
+
+def dot_lines(graph: Graph, opts: RenderOptions | None = None) -> list[str]:
+    """The statements inside ``digraph { ... }`` (also what graphviz.Digraph's body takes)."""
+    opts = opts or RenderOptions()
+    palette = PALETTES[opts.theme]
+    outputs = set(graph.outputs)
+    nodes = graph.index()
+    lines = [
+        f'graph [rankdir={opts.direction} bgcolor="{palette.background}" '
+        f'fontname="Helvetica" fontcolor="{palette.text}" nodesep=0.3 ranksep=0.35]',
+        f'node [fontname="Helvetica" fontsize={palette.font_size} fontcolor="{palette.text}"]',
+        f'edge [fontname="Helvetica" fontsize={palette.font_size - 1} arrowsize=0.7]',
+    ]
+    by_module: dict[str, list[Node]] = defaultdict(list)
+    loose: list[Node] = []
+    for node in graph.nodes:
+        if opts.group_modules and node.module:
+            by_module[node.module].append(node)
+        else:
+            loose.append(node)
+    lines.extend(_node_stmt(n, opts, palette, outputs) for n in loose)
+    for i, (module, members) in enumerate(by_module.items()):
+        lines.append(f"subgraph cluster_m{i} {{")
+        lines.append(
+            f'label="{escape(module)}" fontcolor="{palette.text}" color="{palette.edge}" '
+            'style="rounded"'
+        )
+        lines.extend(_node_stmt(n, opts, palette, outputs) for n in members)
+        lines.append("}")
+    lines.extend(_edge_stmt(e, opts, palette, nodes) for e in graph.edges)
+    if opts.legend:
+        lines.extend(_legend(palette))
+    return lines
+
+
+def to_dot(graph: Graph, opts: RenderOptions | None = None) -> str:
+    """The graph as DOT source, the same text for the same graph and options."""
+    body = "\n  ".join(dot_lines(graph, opts))
+    return f"digraph gradviz {{\n  {body}\n}}\n"

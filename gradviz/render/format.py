@@ -1,0 +1,80 @@
+"""Numbers and tensors as short text for labels: ``63``, ``[10, 10]``, ``[[1, 2], [3, 4]]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gradviz.values import TensorValue
+
+
+def number(x: Any, precision: int = 4) -> str:
+    """A number with ``precision`` significant digits and no trailing zeros (63, 0.97, 1e-05)."""
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        text = f"{x:.{precision}g}"
+        return "0" if text == "-0" else text
+    return str(x)  # "nan", "inf" from JSON-safe snapshots
+
+
+def shape_text(shape: list[int]) -> str:
+    """``[2, 3]`` -> ``2×3``; a 0-d tensor is a ``scalar``."""
+    return "×".join(str(s) for s in shape) if shape else "scalar"
+
+
+def _flat_row(values: list[Any], precision: int, max_items: int) -> str:
+    items = [number(v, precision) for v in values[:max_items]]
+    if len(values) > max_items:
+        items.append("…")
+    return "[" + ", ".join(items) + "]"
+
+
+def tensor_lines(value: TensorValue, precision: int = 4, max_items: int = 6) -> list[str]:
+    """A tensor as a few lines of text: scalars bare, vectors in one line, matrices by row.
+
+    Args:
+        value: The snapshot to show.
+        precision: Significant digits.
+        max_items: Elements per row (and rows) before an ellipsis.
+    """
+    if value.summary is not None:
+        s = value.summary
+        return [
+            f"min {number(s.min, precision)}  max {number(s.max, precision)}",
+            f"mean {number(s.mean, precision)}",
+        ]
+    data = value.data
+    if not isinstance(data, list):
+        return [number(data, precision)]
+    if not data or not isinstance(data[0], list):
+        return [_flat_row(data, precision, max_items)]
+    if len(value.shape) == 2:
+        rows = [_flat_row(r, precision, max_items) for r in data[:max_items]]
+        if len(data) > max_items:
+            rows.append("…")
+        rows[0] = "[" + rows[0]
+        rows[-1] = rows[-1] + "]"
+        return rows
+    flat = _flatten(data)
+    return [_flat_row(flat, precision, max_items) + f" ({len(value.shape)}-d)"]
+
+
+def _flatten(data: Any) -> list[Any]:
+    out: list[Any] = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            out.append(item)
+    return out
+
+
+def tensor_text(value: TensorValue | None, precision: int = 4, max_items: int = 6) -> str:
+    """``tensor_lines`` joined on one line; "—" when there is no value."""
+    if value is None:
+        return "—"
+    return " ".join(tensor_lines(value, precision, max_items))

@@ -1,0 +1,104 @@
+"""Snapshots of tensor data as plain data: in full up to a size, else a summary."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+Nested = Any
+"""A nested list of numbers (or a bare number for a 0-d tensor). Non-finite numbers are the
+strings "nan", "inf" and "-inf" so that the JSON stays standard."""
+
+
+@dataclass
+class Summary:
+    """What is shown of a tensor too large to carry in full."""
+
+    min: float | str
+    max: float | str
+    mean: float | str
+    head: list[float | str]
+    """The first few elements, flattened."""
+
+
+@dataclass
+class TensorValue:
+    """A snapshot of a tensor's data: in full up to a size, else a summary."""
+
+    shape: list[int]
+    dtype: str
+    data: Nested | None = None
+    summary: Summary | None = None
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for size in self.shape:
+            n *= size
+        return n
+
+
+FULL_VALUE_LIMIT = 10_000
+"""Tensors up to this many elements are carried in full; larger ones as a Summary."""
+SUMMARY_HEAD = 8
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float32`` -> ``float32``."""
+    return str(dtype).removeprefix("torch.")
+
+
+def finite_or_text(x: float) -> float | str:
+    """A float JSON can carry: non-finite numbers become "nan", "inf", "-inf"."""
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _clean(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_clean(d) for d in data]
+    if isinstance(data, float):
+        return finite_or_text(data)
+    return data
+
+
+def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue:
+    """Copy a tensor's data out as plain Python (detached, on the CPU).
+
+    Args:
+        tensor: Any tensor; complex tensors are shown by their real part.
+        limit: Largest element count carried in full.
+
+    Returns:
+        A TensorValue with ``data`` (nested lists) or, past ``limit``, a ``summary``.
+    """
+    with torch.no_grad():
+        t = tensor.detach()
+        if t.device.type != "cpu":
+            t = t.cpu()
+        if t.is_complex():
+            t = t.real
+        shape = list(t.shape)
+        if t.numel() <= limit:
+            data = t.tolist()
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                data = _clean(data)
+            return TensorValue(shape=shape, dtype=dtype_name(tensor.dtype), data=data)
+        flat = t.reshape(-1)
+        as_float = flat.double() if not t.dtype.is_floating_point else flat
+        summary = Summary(
+            min=finite_or_text(float(as_float.min())),
+            max=finite_or_text(float(as_float.max())),
+            mean=finite_or_text(float(as_float.mean())),
+            head=[finite_or_text(float(v)) for v in as_float[:SUMMARY_HEAD].tolist()],
+        )
+        return TensorValue(shape=shape, dtype=dtype_name(tensor.dtype), summary=summary)
+
+
+def maybe_snapshot(tensor: object) -> TensorValue | None:
+    """``snapshot`` for tensors, None for anything else (a missing gradient, say)."""
+    return snapshot(tensor) if isinstance(tensor, torch.Tensor) else None
