@@ -79,7 +79,7 @@ class RecordingMode(TorchFunctionMode):
             out = func(*args, **kwargs)
             self._note_set(func.__self__.__name__, args, had_grad)  # type: ignore[attr-defined]
             return out
-        if rec.generator is not None and name in _RANDOM_NAMES and "generator" not in kwargs:
+        if rec.generator is not None and name in _RANDOM_NAMES and kwargs.get("generator") is None:
             kwargs["generator"] = rec.generator
         grad_enabled = torch.is_grad_enabled()
         out = func(*args, **kwargs)

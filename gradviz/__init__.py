@@ -1,0 +1,35 @@
+"""gradviz: see what PyTorch's autograd did, with every value and gradient.
+
+- ``gradviz.run(source)`` runs a tutorial-style program safely and returns its Graph.
+- ``gradviz.record()`` records trusted code in a ``with`` block.
+- ``gradviz.draw(*tensors)`` is a drop-in superset of torchviz's ``make_dot``.
+"""
+
+from gradviz.api import draw, record
+from gradviz.errors import (
+    GradvizError,
+    LimitExceeded,
+    ProgramError,
+    ProgramSyntaxError,
+    RefusedError,
+)
+from gradviz.graph.model import Graph
+from gradviz.limits import Limits
+from gradviz.render.dot import RenderOptions, to_dot
+from gradviz.runner import run
+
+__all__ = [
+    "Graph",
+    "GradvizError",
+    "LimitExceeded",
+    "Limits",
+    "ProgramError",
+    "ProgramSyntaxError",
+    "RefusedError",
+    "RenderOptions",
+    "draw",
+    "record",
+    "run",
+    "to_dot",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,94 @@
+"""The command line: ``gradviz trace PROGRAM.py --format json|dot|svg`` and ``gradviz app``."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from gradviz.errors import GradvizError
+from gradviz.render.dot import RenderOptions, to_dot
+from gradviz.render.svg import to_svg
+from gradviz.runner import run
+
+APP = Path(__file__).with_name("ui") / "streamlit_app.py"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradviz", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    trace = commands.add_parser("trace", help="run a program and export its autograd graph")
+    trace.add_argument("program", type=Path, help="a PyTorch program (.py)")
+    trace.add_argument("--format", choices=("json", "dot", "svg"), default="json")
+    trace.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    trace.add_argument("--seed", type=int, default=0, help="seed of the program's randomness")
+    trace.add_argument("--no-values", action="store_true", help="hide forward values")
+    trace.add_argument("--no-grads", action="store_true", help="hide gradients")
+    trace.add_argument("--no-shapes", action="store_true", help="hide shapes")
+    trace.add_argument("--saved", action="store_true", help="show saved tensors")
+    trace.add_argument("--precision", type=int, default=4, help="significant digits")
+    trace.add_argument("--direction", choices=("TB", "LR"), default="TB")
+    trace.add_argument("--theme", choices=("light", "dark", "projector"), default="light")
+
+    app = commands.add_parser("app", help="start the Streamlit app")
+    app.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed to streamlit run")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> RenderOptions:
+    return RenderOptions(
+        show_values=not args.no_values,
+        show_grads=not args.no_grads,
+        show_shapes=not args.no_shapes,
+        show_saved=args.saved,
+        precision=args.precision,
+        direction=args.direction,
+        theme=args.theme,
+    )
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def trace(args: argparse.Namespace) -> int:
+    """Run PROGRAM and write its graph; a failing program is one line on stderr, exit 2."""
+    try:
+        source = args.program.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"{args.program}: cannot read: {exc}")
+    try:
+        graph = run(source, seed=args.seed)
+    except GradvizError as exc:
+        return _fail(f"{args.program}:{exc.line or 1}:{exc.col or 1}: {exc.message}")
+    if args.format == "json":
+        data: bytes = graph.to_json(indent=1).encode()
+    else:
+        dot = to_dot(graph, _options(args))
+        if args.format == "dot":
+            data = dot.encode()
+        else:
+            try:
+                data = to_svg(dot)
+            except RuntimeError as exc:
+                return _fail(f"{args.program}: {exc}")
+    if args.output:
+        args.output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "trace":
+        return trace(args)
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), *args.streamlit_args]
+    return subprocess.call(command)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

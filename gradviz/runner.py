@@ -1,0 +1,110 @@
+"""``gradviz.run``: run a program in the interpreter, record it, and build its Graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gradviz.api import default_roots
+from gradviz.graph.build import build_graph
+from gradviz.graph.model import Graph
+from gradviz.interpreter import InterpreterHooks, interpret
+from gradviz.limits import Limits
+from gradviz.recorder import Recording, RecordingSession
+from gradviz.render.format import shape_text
+
+
+def _tensors_in(value: object) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, torch.Tensor)]
+    return []
+
+
+def _describe(recording: Recording, tensor: torch.Tensor) -> str:
+    record = recording.record_of(tensor)
+    return f"`{record.name}`" if record and record.name else "the result"
+
+
+def _auto_backward(recording: Recording, last: list[torch.Tensor]) -> str | None:
+    """Run backward on the program's result if it never asked for gradients; say so."""
+    if recording.calls:
+        return None
+    candidates = [t for t in last + recording.named[::-1] if t.grad_fn is not None]
+    if not candidates:
+        return None
+    target = candidates[0]
+    what = _describe(recording, target)
+    if target.numel() != 1:
+        return (
+            f"{what} is not a scalar (shape {shape_text(list(target.shape))}), so no gradient "
+            "was computed: backward() needs a gradient argument for a non-scalar output "
+            "(PyTorch: grad can be implicitly created only for scalar outputs). "
+            "Call .backward(gradient=v) or reduce it first, e.g. .sum().backward()."
+        )
+    recording.line = None
+    target.backward()
+    return (
+        f"The program never called backward(), so gradviz ran {what}.backward() to show gradients."
+    )
+
+
+def run(
+    source: str,
+    *,
+    limits: Limits | None = None,
+    seed: int = 0,
+    overrides: dict[int, dict[int, float]] | None = None,
+    auto_backward: bool = True,
+) -> Graph:
+    """Run a tutorial-style PyTorch program safely and return what autograd did.
+
+    Args:
+        source: The program text (never given to exec or eval).
+        limits: Bounds on time, steps and sizes; defaults to ``Limits()``.
+        seed: Seed of the program's own random generator: the same program gives the same
+            values, ids and JSON every time. ``torch.manual_seed`` in the program reseeds it.
+        overrides: ``{seq: {index: value}}``: set elements of the seq-th tensor created
+            (move a point along the curve).
+        auto_backward: Run backward on a scalar result if the program never did.
+
+    Returns:
+        The Graph, with the program's printed output, its last value and notes.
+
+    Raises:
+        GradvizError: ProgramSyntaxError, RefusedError, LimitExceeded or ProgramError, each
+            with the line and column.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    recording = Recording(generator=generator, overrides=overrides)
+
+    def reseed(seed: Any) -> torch.Generator:
+        return generator.manual_seed(int(seed))
+
+    def on_line(line: int) -> None:
+        recording.line = line
+
+    hooks = InterpreterHooks(
+        on_bind=recording.bind,
+        on_line=on_line,
+        substitutions={torch.manual_seed: reseed, torch.random.manual_seed: reseed},
+    )
+    notes: list[str] = []
+    with RecordingSession(recording):
+        execution = interpret(source, limits=limits or Limits(), hooks=hooks)
+        last = _tensors_in(execution.last_value) if execution.has_last_value else []
+        if auto_backward:
+            note = _auto_backward(recording, last)
+            if note:
+                notes.append(note)
+    auto_ran = bool(notes) and recording.calls
+    graph = build_graph(recording, default_roots(recording) + last)
+    if auto_ran:
+        graph.backward_calls[-1].kind = "auto"
+    graph.stdout = execution.stdout
+    graph.result = repr(execution.last_value) if execution.has_last_value else None
+    graph.echoes = list(execution.echoes)
+    graph.notes = notes
+    return graph
