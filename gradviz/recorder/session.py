@@ -36,7 +36,7 @@ class RecordingSession:
             register_module_forward_hook(self._exit_module),
             register_optimizer_step_post_hook(self._optimizer_stepped),
         ]
-        self._mode.__enter__()
+        self._mode.__enter__()  # type: ignore[no-untyped-call]
         return self.recording
 
     def __exit__(
@@ -45,7 +45,7 @@ class RecordingSession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._mode.__exit__(exc_type, exc, tb)
+        self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
         for handle in self._handles:
             handle.remove()
         self._handles = []

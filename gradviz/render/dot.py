@@ -156,7 +156,8 @@ def node_label(node: Node, opts: RenderOptions, palette: Palette) -> str:
         if "shared_storage" in node.flags:
             note += " (shares storage)"
         rows.append(_row(note, color=palette.cut))
-    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{"".join(rows)}</TABLE>>'
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+    return f"<{table}{''.join(rows)}</TABLE>>"
 
 
 def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[str]) -> str:
