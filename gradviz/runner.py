@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch.autograd.functional import hessian, jacobian
 
 from gradviz.api import default_roots
 from gradviz.graph.build import build_graph
 from gradviz.graph.model import Graph
 from gradviz.interpreter import InterpreterHooks, interpret
 from gradviz.limits import Limits
-from gradviz.recorder import Recording, RecordingSession
+from gradviz.recorder import LiveFunctional, Recording, RecordingSession
 from gradviz.render.format import shape_text
+from gradviz.values import maybe_snapshot, snapshot
 
 
 def _tensors_in(value: object) -> list[torch.Tensor]:
@@ -49,6 +52,26 @@ def _auto_backward(recording: Recording, last: list[torch.Tensor]) -> str | None
     return (
         f"The program never called backward(), so gradviz ran {what}.backward() to show gradients."
     )
+
+
+def _capturing(kind: str, real: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
+    """``real`` (jacobian or hessian), noting its inputs and result for the heatmaps."""
+
+    def call(func: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real(func, inputs, *args, **kwargs)
+        given = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+        recording.functional.append(
+            LiveFunctional(
+                kind=kind,
+                function=getattr(func, "__name__", "function"),
+                inputs=[snapshot(t) for t in given if isinstance(t, torch.Tensor)],
+                result=maybe_snapshot(result),
+                line=recording.line,
+            )
+        )
+        return result
+
+    return call
 
 
 def run(
@@ -89,7 +112,12 @@ def run(
     hooks = InterpreterHooks(
         on_bind=recording.bind,
         on_line=on_line,
-        substitutions={torch.manual_seed: reseed, torch.random.manual_seed: reseed},
+        substitutions={
+            torch.manual_seed: reseed,
+            torch.random.manual_seed: reseed,
+            jacobian: _capturing("jacobian", jacobian, recording),
+            hessian: _capturing("hessian", hessian, recording),
+        },
     )
     notes: list[str] = []
     with RecordingSession(recording):

@@ -19,6 +19,7 @@ from gradviz.graph.model import (
     Edge,
     EdgeKind,
     Event,
+    FunctionalCall,
     Graph,
     Node,
     NodeStep,
@@ -239,6 +240,7 @@ class _Builder:
             root_value=live.root_values[0] if live.root_values else None,
             leaf_grads=_by_id(live.leaf_grads, seq_ids),
             leaf_values=_by_id(live.leaf_values, seq_ids),
+            jacobians=_by_id(live.jacobians, seq_ids),
             line=live.line,
             origin=live.origin,
         )
@@ -282,6 +284,10 @@ class _Builder:
             outputs=outputs,
             backward_calls=[self.call(c, seq_ids) for c in self.rec.calls],
             events=[self.event(e, seq_ids) for e in self.rec.events],
+            functional_calls=[
+                FunctionalCall(f.kind, f.function, f.inputs, f.result, f.line)  # type: ignore[arg-type]
+                for f in self.rec.functional
+            ],
         )
 
 

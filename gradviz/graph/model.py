@@ -101,6 +101,9 @@ class BackwardCall:
     leaf_values: dict[str, TensorValue] = field(default_factory=dict)
     """Each leaf's value at the time of this call."""
     line: int | None = None
+    jacobians: dict[str, TensorValue] = field(default_factory=dict)
+    """For a non-scalar root given a gradient v: J = d root / d leaf per leaf id, where
+    small, so that the call can be shown as the vector-Jacobian product vᵀJ."""
     origin: str | None = None
     """``jacobian``/``hessian``/... when torch.autograd.functional made this call."""
 
@@ -115,6 +118,18 @@ class Event:
     leaf_values: dict[str, TensorValue] = field(default_factory=dict)
     call: int | None = None
     """Index into ``backward_calls`` for backward/grad events."""
+
+
+@dataclass
+class FunctionalCall:
+    """A call of torch.autograd.functional.jacobian or hessian on a program's function."""
+
+    kind: Literal["jacobian", "hessian"]
+    function: str
+    inputs: list[TensorValue]
+    result: TensorValue | None
+    """The Jacobian (output dims × input dims) or Hessian (input dims × input dims)."""
+    line: int | None = None
 
 
 @dataclass
@@ -133,6 +148,7 @@ class Graph:
     """(line, repr) of every top-level bare expression, like one notebook cell per line."""
     notes: list[str] = field(default_factory=list)
     """Things the user should know: backward was run automatically, an output is not scalar."""
+    functional_calls: list[FunctionalCall] = field(default_factory=list)
     version: int = JSON_VERSION
 
     def node(self, node_id: str) -> Node:
@@ -160,6 +176,7 @@ class Graph:
             "result": self.result,
             "echoes": [list(e) for e in self.echoes],
             "notes": list(self.notes),
+            "functional_calls": [asdict(f) for f in self.functional_calls],
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -194,6 +211,7 @@ def _call_dict(call: BackwardCall) -> dict[str, Any]:
     out = asdict(call)
     out["leaf_grads"] = _grads_dict(call.leaf_grads)
     out["leaf_values"] = {k: v.data for k, v in call.leaf_values.items()}
+    out["jacobians"] = {k: v.data for k, v in call.jacobians.items()}
     return out
 
 

@@ -1,6 +1,19 @@
 """Recording what a program does with tensors and autograd (live objects, one run)."""
 
-from gradviz.recorder.recording import LiveCall, LiveEvent, Recording, TensorRecord
+from gradviz.recorder.recording import (
+    LiveCall,
+    LiveEvent,
+    LiveFunctional,
+    Recording,
+    TensorRecord,
+)
 from gradviz.recorder.session import RecordingSession
 
-__all__ = ["LiveCall", "LiveEvent", "Recording", "RecordingSession", "TensorRecord"]
+__all__ = [
+    "LiveCall",
+    "LiveEvent",
+    "LiveFunctional",
+    "Recording",
+    "RecordingSession",
+    "TensorRecord",
+]

@@ -131,11 +131,13 @@ def capture_backward(
     call.root_values = [snapshot(r) for r in call.roots]
     call.leaf_values = recording.leaf_values()
 
+    nodes = list(walk_nodes([r.grad_fn for r in call.roots]))
+    leaves = [recording.track(n.variable, "leaf").tensor for n in nodes if hasattr(n, "variable")]
+    if any(g is not None for g in call.gradients):
+        _small_jacobians(recording, call, call.inputs or leaves)
     handles = []
-    for node in walk_nodes([r.grad_fn for r in call.roots]):
-        if hasattr(node, "variable"):  # AccumulateGrad: its leaf may be new to us
-            recording.track(node.variable, "leaf")
-        elif node not in recording.saved:
+    for node in nodes:
+        if not hasattr(node, "variable") and node not in recording.saved:
             recording.saved[node] = saved_of(node)
         handles.append(node.register_prehook(_pre_hook(call, node)))
         handles.append(node.register_hook(_post_hook(call, node)))
@@ -155,6 +157,34 @@ def capture_backward(
     recording.calls.append(call)
     recording.add_event(kind, call=len(recording.calls) - 1)
     return result
+
+
+JACOBIAN_MAX_ROWS = 16
+JACOBIAN_MAX_ELEMENTS = 1_024
+
+
+def _small_jacobians(recording: Recording, call: LiveCall, wrt: list[torch.Tensor]) -> None:
+    """J = d root / d t for each small t, so a call given a vector v can be shown as vᵀJ.
+
+    Uses extra autograd.grad passes with retain_graph before the real call; nothing is
+    accumulated into .grad and the user's call runs as it would have.
+    """
+    if len(call.roots) != 1 or call.roots[0].grad_fn is None:
+        return
+    root = call.roots[0]
+    small = [t for t in wrt if root.numel() * t.numel() <= JACOBIAN_MAX_ELEMENTS]
+    if root.numel() > JACOBIAN_MAX_ROWS or not small:
+        return
+    rows: list[list[torch.Tensor]] = [[] for _ in small]
+    for i in range(root.numel()):
+        onehot = torch.zeros(root.numel(), dtype=root.dtype).reshape(root.shape)
+        onehot.view(-1)[i] = 1
+        grads = torch.autograd.grad(root, small, onehot, retain_graph=True, allow_unused=True)
+        for k, (t, g) in enumerate(zip(small, grads, strict=True)):
+            rows[k].append(torch.zeros_like(t) if g is None else g)
+    for t, row in zip(small, rows, strict=True):
+        jac = torch.stack(row).reshape(*root.shape, *t.shape)
+        call.jacobians[recording.track(t, "input").seq] = snapshot(jac)
 
 
 def _pre_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...]], None]:

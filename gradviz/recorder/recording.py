@@ -58,6 +58,18 @@ class LiveCall:
     root_values: list[TensorValue] = field(default_factory=list)
     leaf_values: dict[int, TensorValue] = field(default_factory=dict)
     leaf_grads: dict[int, TensorValue | None] = field(default_factory=dict)
+    jacobians: dict[int, TensorValue] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class LiveFunctional:
+    """A jacobian/hessian call: snapshots already, since it holds no graph of its own."""
+
+    kind: str
+    function: str
+    inputs: list[TensorValue]
+    result: TensorValue | None
+    line: int | None
 
 
 @dataclass(eq=False)
@@ -101,6 +113,8 @@ class Recording:
         self.thread = threading.get_ident()
         self.named: list[torch.Tensor] = []
         """Tensors bound to a program name, in binding order (one entry per binding)."""
+        self.functional: list[LiveFunctional] = []
+        """torch.autograd.functional.jacobian/hessian calls the program made."""
 
     # -- tensors ---------------------------------------------------------------------------
     def track(

@@ -1,0 +1,157 @@
+"""Plotly figures from plain numbers: the curve with its tangent, and tensor heatmaps.
+
+No Streamlit here: the figures are plain ``plotly.graph_objects.Figure`` objects, usable in a
+notebook as well as in the app.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from gradviz.render.format import number
+
+CURVE_COLOR = "#2563eb"
+TANGENT_COLOR = "#ea580c"
+POINT_COLOR = "#dc2626"
+
+
+def tangent_points(
+    xs: Sequence[float], x: float, y: float, slope: float
+) -> tuple[list[float], list[float]]:
+    """The tangent line at (x, y) with ``slope``, as two points at the ends of ``xs``."""
+    ends = [min(xs), max(xs)] if xs else [x - 1.0, x + 1.0]
+    return ends, [y + slope * (e - x) for e in ends]
+
+
+def _y_range(values: Sequence[float]) -> list[float] | None:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return None
+    lo, hi = min(finite), max(finite)
+    pad = 0.08 * (hi - lo) if hi > lo else max(1.0, abs(hi)) * 0.5
+    return [lo - pad, hi + pad]
+
+
+def curve_figure(
+    xs: Sequence[float],
+    ys: Sequence[float | None],
+    *,
+    x: float,
+    y: float | None,
+    slope: float | None,
+    fd_slope: float | None = None,
+    x_label: str = "x",
+    y_label: str = "f(x)",
+    precision: int = 4,
+    font_size: int = 13,
+) -> go.Figure:
+    """The output against one input: the curve, the tangent at the point, and the point.
+
+    Args:
+        xs, ys: The curve (None in ``ys`` leaves a gap).
+        x, y: The current point (y None when the program gave no number there).
+        slope: The autograd slope at x: the tangent's slope (None: no tangent).
+        fd_slope: The finite-difference slope, shown in the legend beside it.
+        x_label, y_label: What the axes are (``x[0, 1]``, ``sum of z``).
+        precision: Significant digits of numbers in labels.
+        font_size: Base font size (larger for a projector).
+
+    Returns:
+        A Figure whose ``layout.meta`` holds the numbers (point, slopes) for tests and tools.
+    """
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=list(xs),
+            y=list(ys),
+            mode="lines",
+            name=f"{y_label} as {x_label} varies",
+            line={"color": CURVE_COLOR, "width": 3},
+            connectgaps=False,
+        )
+    )
+    shown = [v for v in ys if v is not None]
+    if y is not None and slope is not None:
+        tx, ty = tangent_points(xs, x, y, slope)
+        fd = "" if fd_slope is None else f" (finite difference {number(fd_slope, precision)})"
+        fig.add_trace(
+            go.Scatter(
+                x=tx,
+                y=ty,
+                mode="lines",
+                name=f"tangent: slope {number(slope, precision)} from autograd{fd}",
+                line={"color": TANGENT_COLOR, "width": 2, "dash": "dash"},
+            )
+        )
+    if y is not None:
+        shown.append(y)
+        fig.add_trace(
+            go.Scatter(
+                x=[x],
+                y=[y],
+                mode="markers",
+                name=f"{x_label} = {number(x, precision)}, {y_label} = {number(y, precision)}",
+                marker={"color": POINT_COLOR, "size": 12, "line": {"width": 1, "color": "#fff"}},
+            )
+        )
+    fig.update_layout(
+        xaxis_title=x_label,
+        yaxis_title=y_label,
+        yaxis_range=_y_range(shown),
+        font={"size": font_size},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        hovermode="closest",
+        meta={
+            "kind": "curve",
+            "x": x,
+            "y": y,
+            "slope": slope,
+            "fd_slope": fd_slope,
+            "x_label": x_label,
+            "y_label": y_label,
+        },
+    )
+    return fig
+
+
+def heatmap_figure(
+    matrix: Sequence[Sequence[Any]],
+    *,
+    title: str = "",
+    precision: int = 4,
+    font_size: int = 13,
+) -> go.Figure:
+    """A 2-D tensor as a heatmap, each cell labelled with its number.
+
+    Non-numbers (``"nan"``, ``"inf"`` from JSON-safe snapshots) are left blank in the colours
+    and written in the cell. The colour scale is diverging and centred on zero, so signs read
+    at a glance.
+    """
+    z = [[v if isinstance(v, (int, float)) else None for v in row] for row in matrix]
+    text = [[number(v, precision) for v in row] for row in matrix]
+    rows = len(z)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="RdBu",
+            zmid=0,
+            hovertemplate="[%{y}, %{x}] = %{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": title},
+        font={"size": font_size},
+        yaxis={"autorange": "reversed", "dtick": 1},
+        xaxis={"dtick": 1, "side": "top"},
+        height=max(180, min(600, 60 + 40 * rows)),
+        margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
+        meta={"kind": "heatmap", "title": title},
+    )
+    return fig
