@@ -33,7 +33,8 @@ class _RetainAll(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = dict(kwargs or {})
         # Draw random numbers the way gradviz.run does: from the run's own seeded generator.
-        if getattr(func, "__name__", "") in _RANDOM and kwargs.get("generator") is None:
+        random = getattr(func, "__name__", "") in _RANDOM or "generator" in kwargs
+        if random and kwargs.get("generator") is None:
             kwargs["generator"] = self.generator
         out = func(*args, **kwargs)
         for t in out if isinstance(out, (tuple, list)) else [out]:

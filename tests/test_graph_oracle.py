@@ -102,9 +102,10 @@ def _close(shown: torch.Tensor, truth: torch.Tensor) -> None:
     torch.testing.assert_close(shown, truth.detach().double().reshape(shown.shape))
 
 
-def _oracle_tensor(node: Node, oracle: OracleRun) -> torch.Tensor | None:
-    """The plain-PyTorch tensor a node stands for: by name, else by op class and value."""
-    if node.name and "." not in node.name:
+def _oracle_tensor(node: Node, oracle: OracleRun, graph: Graph) -> torch.Tensor | None:
+    """The plain-PyTorch tensor a node stands for: by name (the name's last binding, as
+    the namespace holds it), else by op class and value."""
+    if node.name and "." not in node.name and graph.find(node.name)[-1] is node:
         value = oracle.namespace.get(node.name)
         if isinstance(value, torch.Tensor):
             return value
@@ -120,7 +121,7 @@ def _oracle_tensor(node: Node, oracle: OracleRun) -> torch.Tensor | None:
 def _check(graph: Graph, oracle: OracleRun) -> int:
     checked = 0
     for node in graph.nodes:
-        truth = _oracle_tensor(node, oracle)
+        truth = _oracle_tensor(node, oracle, graph)
         if truth is None or node.value is None:
             continue
         _close(tensor_of(node.value), truth)

@@ -43,9 +43,7 @@ def test_each_step_sends_what_torch_computes() -> None:
     assert last.node == x.id and last.sends == []
     y_t = 3 * x_t + 2
     pow_step = next(s for s in backward_steps(graph) if graph.node(s.node).label == "pow")
-    torch.testing.assert_close(
-        torch.tensor(pow_step.sends[0].local.data), (2 * y_t).double()
-    )
+    torch.testing.assert_close(torch.tensor(pow_step.sends[0].local.data), (2 * y_t).float())
 
 
 def test_chain_rule_for_the_tutorials_out_is_10_at_x_1() -> None:

@@ -91,11 +91,11 @@ def test_t002d_typo_is_a_syntax_error_at_line_5() -> None:
     assert str(caught.value).startswith("5:")
 
 
-def test_t002e_jacobian_columns_equal_w1() -> None:
+def test_t002e_jacobian_columns_make_w1_transposed() -> None:
     graph = gradviz.run(program("t002e_jacobian_columns.py"))
     w1 = data(last(graph, "w1").value)
     jac_t = data(last(graph, "jacT").value)
-    torch.testing.assert_close(jac_t, w1)
+    torch.testing.assert_close(jac_t, w1.T)  # column i is the gradient of y[i]: row i of J
     grads = [c for c in graph.backward_calls if c.kind == "grad"]
     assert [c.gradient[0].data for c in grads] == [[[1.0], [0.0]], [[0.0], [1.0]]]
 

@@ -24,7 +24,7 @@ from gradviz.graph.model import (
     Node,
     NodeStep,
 )
-from gradviz.recorder.backward import saved_of
+from gradviz.recorder.backward import SAVED_TENSORS_MAX_NODES, saved_of
 from gradviz.recorder.recording import LiveCall, LiveEvent, Recording, TensorRecord
 from gradviz.values import TensorValue, dtype_name, maybe_snapshot, snapshot
 
@@ -62,17 +62,51 @@ class _Builder:
         self.order: list[Any] = []
         self.inputs: dict[int, list[_Input]] = {}
         self.keep: list[Any] = []  # objects keyed by id() stay alive during the build
+        self.stopped_memo: dict[int, bool] = {}
 
     # -- keys and inputs -------------------------------------------------------------------
     def key(self, tensor: torch.Tensor) -> Any:
         """The graph object standing for a tensor: its grad_fn, or the tensor itself."""
         return tensor.grad_fn if tensor.grad_fn is not None else tensor
 
+    def stopped(self, t: torch.Tensor) -> bool:
+        """Whether a constant comes from tracking stopped somewhere (detach, no_grad...):
+        such provenance is drawn, so the cut is visible; plain constants start fresh."""
+        memo = self.stopped_memo
+        stack = [t]
+        while stack:  # iterative post-order: constant chains can be thousands long
+            top = stack[-1]
+            if id(top) in memo:
+                stack.pop()
+                continue
+            record = self.rec.record_of(top)
+            if record is None:
+                memo[id(top)] = False
+                stack.pop()
+                continue
+            pending = [i for i in record.inputs if not i.requires_grad and id(i) not in memo]
+            if pending and not record.cut_from:  # inputs are older records: no cycles
+                stack.extend(pending)
+                continue
+            memo[id(top)] = bool(record.cut_from) or any(
+                memo.get(id(i), False) for i in record.inputs if not i.requires_grad
+            )
+            stack.pop()
+        return memo[id(t)]
+
     def inputs_of(self, obj: Any) -> list[_Input]:
         if isinstance(obj, torch.Tensor):
             record = self.rec.record_of(obj)
-            cuts = record.cut_from if record else []
-            return [_Input(self.key(t), i, "cut") for i, t in enumerate(cuts)]
+            if record is None:
+                return []
+            found = [_Input(self.key(t), i, "cut") for i, t in enumerate(record.cut_from)]
+            if not obj.requires_grad:
+                found.extend(
+                    _Input(t, i, "constant")
+                    for i, t in enumerate(record.inputs)
+                    if not t.requires_grad and self.stopped(t)
+                )
+            return found
         found = [
             _Input(fn.variable if _is_accumulate(fn) else fn, i, "grad")
             for i, (fn, _) in enumerate(obj.next_functions)
@@ -160,7 +194,7 @@ class _Builder:
         record = self.by_fn.get(id(fn))
         saved = self.rec.saved.get(fn)
         if saved is None:
-            saved = saved_of(fn)
+            saved = saved_of(fn) if len(self.order) <= SAVED_TENSORS_MAX_NODES else {}
         tensor = record.tensor if record else saved.get("result")
         grad_value: TensorValue | None = None
         if id(fn) in grads:

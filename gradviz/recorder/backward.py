@@ -16,6 +16,10 @@ import torch
 from gradviz.recorder.recording import LiveCall, Recording
 from gradviz.values import snapshot
 
+SAVED_TENSORS_MAX_NODES = 5_000
+"""Saved tensors are read only on graphs up to this size: unpacking them on every node of a
+~50,000-deep chain makes torch's own teardown of that chain overflow the C stack."""
+
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
 _SAVED_NAMES: dict[type, list[str]] = {}
 _FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
@@ -136,8 +140,9 @@ def capture_backward(
     if any(g is not None for g in call.gradients):
         _small_jacobians(recording, call, call.inputs or leaves)
     handles = []
+    read_saved = len(nodes) <= SAVED_TENSORS_MAX_NODES
     for node in nodes:
-        if not hasattr(node, "variable") and node not in recording.saved:
+        if read_saved and not hasattr(node, "variable") and node not in recording.saved:
             recording.saved[node] = saved_of(node)
         handles.append(node.register_prehook(_pre_hook(call, node)))
         handles.append(node.register_hook(_post_hook(call, node)))

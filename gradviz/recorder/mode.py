@@ -72,35 +72,43 @@ class RecordingMode(TorchFunctionMode):
         if name == "__get__":
             out = func(*args, **kwargs)
             if func.__self__.__name__ == "data" and isinstance(out, torch.Tensor):  # type: ignore[attr-defined]
-                self._note_result("data", args, out, grad_enabled=True)
+                self._note_result("data", list(_tensors(args)), out, grad_enabled=True)
             return out
         if name == "__set__":
             had_grad = isinstance(args[0], torch.Tensor) and args[0].grad is not None
             out = func(*args, **kwargs)
             self._note_set(func.__self__.__name__, args, had_grad)  # type: ignore[attr-defined]
             return out
-        if rec.generator is not None and name in _RANDOM_NAMES and kwargs.get("generator") is None:
+        random = name in _RANDOM_NAMES or "generator" in kwargs  # nn.init passes generator=None
+        if rec.generator is not None and random and kwargs.get("generator") is None:
             kwargs["generator"] = rec.generator
         grad_enabled = torch.is_grad_enabled()
         out = func(*args, **kwargs)
         if isinstance(out, torch.Tensor):
-            self._note_result(name, args, out, grad_enabled)
+            self._note_result(name, self._inputs(args, kwargs), out, grad_enabled)
         elif isinstance(out, (tuple, list)):
+            inputs = self._inputs(args, kwargs)
             for item in out:
                 if isinstance(item, torch.Tensor):
-                    self._note_result(name, args, item, grad_enabled)
+                    self._note_result(name, inputs, item, grad_enabled)
         return out
 
+    @staticmethod
+    def _inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[torch.Tensor]:
+        inputs = list(_tensors(args))
+        if kwargs:
+            inputs.extend(_tensors(kwargs.values()))
+        return inputs
+
     def _note_result(
-        self, name: str, args: tuple[Any, ...], out: torch.Tensor, grad_enabled: bool
+        self, name: str, inputs: list[torch.Tensor], out: torch.Tensor, grad_enabled: bool
     ) -> None:
         rec = self.recording
-        if args and out is args[0]:  # in place: the tensor changed, no new tensor
+        if any(out is t for t in inputs):  # in place: the tensor changed, no new tensor
             self._note_in_place(name, out, grad_enabled)
             return
         if id(out) in rec.by_id:
             return
-        inputs = list(_tensors(args))
         for t in inputs:
             rec.track(t, "input")
         record = rec.track(out, name, inputs)

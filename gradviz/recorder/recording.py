@@ -162,9 +162,8 @@ class Recording:
             self.module_paths.setdefault(id(sub), path)
         for path, param in module.named_parameters(prefix=name):
             rec = self.track(param, "parameter")
-            if rec.func in ("parameter", "input", "leaf") and rec.name is None:
-                rec.name = path
-                rec.func = "parameter"
+            if rec.name is None:
+                rec.name, rec.func = path, "parameter"
 
     # -- leaves ----------------------------------------------------------------------------
     def leaves(self) -> list[TensorRecord]:
