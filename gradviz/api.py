@@ -46,7 +46,7 @@ def to_digraph(graph: Graph, opts: RenderOptions | None = None) -> graphviz.Digr
     return graphviz.Digraph(name="gradviz", body=[f"  {line}\n" for line in dot_lines(graph, opts)])
 
 
-class record:  # noqa: N801 - used like a function: ``with gradviz.record() as rec:``
+class record:
     """Record everything torch does in a ``with`` block of trusted code.
 
     On exit, ``.graph`` holds the Graph: each tensor named after the local variable it is

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -55,17 +57,27 @@ def test_edges_point_forward_from_input_to_consumer() -> None:
     assert graph.outputs == [y.id]
 
 
+CHAIN = """
+import os, sys, torch
+from gradviz.api import record
+with record() as rec:
+    x = torch.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+g = rec.graph
+print(len(g.nodes), len(g.edges), g.nodes[0].kind, g.outputs == [g.nodes[-1].id], flush=True)
+# Known defect (see the README): torch's own teardown of a >30,000-deep chain whose Nodes have
+# Python objects overflows the C stack, so this process leaves without tearing it down.
+os._exit(0)
+"""
+
+
 def test_a_100000_node_chain_builds_without_recursion() -> None:
-    with record() as rec:
-        x = torch.tensor(1.0, requires_grad=True)
-        y = x
-        for _ in range(100_000):
-            y = y * 1.0
-    graph = rec.graph
-    assert graph is not None
-    assert len(graph.nodes) == 100_001
-    assert len(graph.edges) == 100_000
-    assert graph.nodes[0].kind == "leaf" and graph.outputs == [graph.nodes[-1].id]
+    done = subprocess.run(
+        [sys.executable, "-c", CHAIN], capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.split() == ["100001", "100000", "leaf", "True"], done.stderr
 
 
 def test_large_tensors_carry_a_summary_instead_of_their_value() -> None:

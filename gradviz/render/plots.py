@@ -55,7 +55,8 @@ def curve_figure(
         xs, ys: The curve (None in ``ys`` leaves a gap).
         x, y: The current point (y None when the program gave no number there).
         slope: The autograd slope at x: the tangent's slope (None: no tangent).
-        fd_slope: The finite-difference slope, shown in the legend beside it.
+        fd_slope: The finite-difference slope (kept in ``layout.meta``; the app shows it
+            beside the autograd one).
         x_label, y_label: What the axes are (``x[0, 1]``, ``sum of z``).
         precision: Significant digits of numbers in labels.
         font_size: Base font size (larger for a projector).
@@ -77,13 +78,12 @@ def curve_figure(
     shown = [v for v in ys if v is not None]
     if y is not None and slope is not None:
         tx, ty = tangent_points(xs, x, y, slope)
-        fd = "" if fd_slope is None else f" (finite difference {number(fd_slope, precision)})"
         fig.add_trace(
             go.Scatter(
                 x=tx,
                 y=ty,
                 mode="lines",
-                name=f"tangent: slope {number(slope, precision)} from autograd{fd}",
+                name=f"tangent: autograd slope {number(slope, precision)}",
                 line={"color": TANGENT_COLOR, "width": 2, "dash": "dash"},
             )
         )
