@@ -1,0 +1,132 @@
+"""Run-to-drawn time of the app in a real browser, for every gallery example.
+
+Starts ``streamlit run app.py`` on a free port, opens it in headless Chromium, and for each
+example (several repetitions) types the program, presses Run and waits until the graph's SVG
+holds exactly the nodes ``gradviz.run`` gives for it. Each repetition adds a comment line so
+the run is not served from the cache: the time includes running the program, the curve's
+reruns being started, sending the DOT and laying it out in the browser.
+
+Prints the median per example and overall (target: median <= 1 s). Not a test.
+
+    python benchmarks/app_speed.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import gradviz  # noqa: E402
+from gradviz.examples import DEFAULT, EXAMPLES  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+RESET = "import torch\nreset = torch.ones(1, requires_grad=True)\n"
+"""A one-node program run between measurements, so the next graph is surely new."""
+COUNT_NODES = """(want) => {
+  const svg = document.querySelector('[data-testid="stGraphVizChart"] svg');
+  if (!svg) return false;
+  const titles = [...svg.querySelectorAll('g.node > title')].map(t => t.textContent);
+  return titles.filter(t => !t.startsWith('legend_')).length === want;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2):
+                return process
+        except (urllib.error.URLError, OSError):
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="measurements per example")
+    options = parser.parse_args()
+    if not os.path.exists(CHROMIUM):
+        raise SystemExit(f"needs Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    log = Path(tempfile.gettempdir()) / f"gradviz-bench-{port}.log"
+    server = start_server(port, log)
+    results: dict[str, list[float]] = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(60_000)
+            started = time.perf_counter()
+            page.goto(f"http://localhost:{port}/")
+            page.wait_for_function(COUNT_NODES, arg=len(gradviz.run(DEFAULT.code).nodes))
+            cold = time.perf_counter() - started
+            print(f"first load (server cold, torch import included): {cold:.2f} s")
+            editor = page.get_by_test_id("stTextArea").locator("textarea")
+            run = page.get_by_test_id("stButton").filter(has_text="Run").first
+            for example in EXAMPLES:
+                want = len(gradviz.run(example.code).nodes)
+                times = []
+                for rep in range(options.repeat):
+                    editor.fill(RESET)
+                    run.click()
+                    page.wait_for_function(COUNT_NODES, arg=1)
+                    editor.fill(example.code + f"# measurement {rep} {time.time()}\n")
+                    start = time.perf_counter()
+                    run.click()
+                    page.wait_for_function(COUNT_NODES, arg=want, polling="raf")
+                    times.append(time.perf_counter() - start)
+                results[example.key] = times
+                print(
+                    f"{example.key:18s} {want:3d} nodes  median {statistics.median(times):.3f} s"
+                    f"  (min {min(times):.3f}, max {max(times):.3f})"
+                )
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    medians = [statistics.median(t) for t in results.values()]
+    every = [t for times in results.values() for t in times]
+    print(
+        f"overall median {statistics.median(every):.3f} s over {len(every)} runs; "
+        f"worst example median {max(medians):.3f} s (target <= 1 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

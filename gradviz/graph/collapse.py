@@ -1,0 +1,313 @@
+"""Smaller views of big graphs: collapse modules, fold chains and repeated blocks.
+
+Every function is pure (a new Graph; the input is untouched) and deterministic. A view is a
+contraction: each node maps to itself or to one new node, and each edge (u, v) of the full
+graph becomes (rep(u), rep(v)) minus self-loops and duplicates, so no dependency is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping
+
+from gradviz.graph.contract import consumers, contract, grad_norm, group_node, groups
+from gradviz.graph.model import Graph, Node
+
+_INDEX = re.compile(r"^(.*)\.(\d+)$")
+
+
+def effective_modules(graph: Graph) -> dict[str, str | None]:
+    """Each node's module; autograd-internal ops (``t`` of a Linear's weight) take their
+    consumers' common module, and tensors made elsewhere that were first seen as a module's
+    input have none. Assumes inputs come before consumers (``build_graph`` order)."""
+    mods = {n.id: None if n.label == "input" and n.kind != "op" else n.module for n in graph.nodes}
+    if not any(n.module is None and "internal" in n.flags for n in graph.nodes):
+        return mods
+    users = consumers(graph)
+    for n in reversed(graph.nodes):
+        if n.module is None and n.kind == "op" and "internal" in n.flags:
+            mods[n.id] = _common([mods[u] for u in users[n.id]])
+    return mods
+
+
+def module_tree(graph: Graph) -> dict[str, int]:
+    """Node counts per module path, each node counted in its module and every ancestor."""
+    return _tree(Counter(m for m in effective_modules(graph).values() if m))
+
+
+def collapse_modules(
+    graph: Graph, modules: Iterable[str], classes: Mapping[str, str] | None = None
+) -> Graph:
+    """One node per collapsed module (``m:<path>``) for all nodes at or under its path.
+
+    A module whose nodes form several unconnected parts (called twice with other work in
+    between) gets one node per part (``m:<path>#2``), so the view stays acyclic.
+    """
+    targets = set(modules)
+    found: dict[str, str | None] = {}
+    mods = effective_modules(graph)
+    path_of: dict[str, str] = {}
+    for node_id, module in mods.items():
+        if module is not None:
+            if module not in found:
+                found[module] = next((p for p in _ancestors(module) if p in targets), None)
+            if found[module] is not None:
+                path_of[node_id] = found[module]  # type: ignore[assignment]
+    roots, pos = {i: i for i in path_of}, {n.id: i for i, n in enumerate(graph.nodes)}
+    for e in graph.edges:
+        if e.src in path_of and path_of[e.src] == path_of.get(e.dst):
+            a, b = sorted((_find(roots, e.src), _find(roots, e.dst)), key=pos.__getitem__)
+            roots[b] = a
+    rep: dict[str, str] = {}
+    parts: dict[tuple[str, str], str] = {}
+    titles: dict[str, tuple[str, int]] = {}
+    calls: Counter[str] = Counter()
+    for n in graph.nodes:
+        if n.id in path_of:
+            path, key = path_of[n.id], (path_of[n.id], _find(roots, n.id))
+            if key not in parts:
+                calls[path] += 1
+                k = calls[path]
+                parts[key] = f"m:{path}" + (f"#{k}" if k > 1 else "")
+                titles[parts[key]] = (path, k)
+            rep[n.id] = parts[key]
+    made: dict[str, Node] = {}
+    for gid, (members, inputs, outs) in groups(graph, rep).items():
+        path, k = titles[gid]
+        cls = (classes or {}).get(path) or _class_from_path(path)
+        ops = sum(1 for m in members if m.kind == "op")
+        what = f"{cls} ×{ops} ops" if cls else f"×{ops} ops"
+        name = path + (f" #{k}" if k > 1 else "")
+        made[gid] = group_node(gid, f"{name} ({what})", members, inputs, outs, ["collapsed"])
+        made[gid].module = _parent(path)
+    return contract(graph, rep, made)
+
+
+def fold_chains(graph: Graph, min_length: int) -> Graph:
+    """Fold the inside of each op chain longer than ``min_length`` into one ``f:`` node.
+
+    A chain links op u to op v when v is u's only consumer and u is v's only op input
+    (leaves and constants may feed v too); the chain's first and last nodes stay.
+    """
+    return _fold(graph, _chains(graph), min_length)
+
+
+def _fold(graph: Graph, chains: list[list[Node]], min_length: int) -> Graph:
+    rep: dict[str, str] = {}
+    made: dict[str, Node] = {}
+    for chain in chains:
+        if len(chain) > max(min_length, 3):
+            inner = chain[1:-1]
+            gid = f"f:{inner[0].id}"
+            labels = list(dict.fromkeys(n.label for n in inner))
+            text = ", ".join(labels[:6]) + (", …" if len(labels) > 6 else "")
+            node = group_node(gid, f"… ×{len(inner)} ops ({text})", inner, [], [], ["folded"])
+            node.value = node.grad = None
+            norms = (grad_norm(inner[0].grad), grad_norm(inner[-1].grad))
+            node.saved = {"span": f"{inner[0].id} … {inner[-1].id}"}
+            if None not in norms:
+                node.saved["grad_norm"] = f"{norms[0]} … {norms[1]}"
+            node.module = _common([n.module for n in inner])
+            made[gid] = node
+            rep.update((n.id, gid) for n in inner)
+    return contract(graph, rep, made)
+
+
+def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Graph:
+    """Fold runs of sibling blocks (``layers.0``, ``layers.1``, …) with the same submodules and
+    kinds of ops, each feeding only the next, into one ``r:`` node labelled ×N."""
+    mods = effective_modules(graph)
+    block: dict[str, str] = {}
+    for node_id, module in mods.items():
+        for path in _ancestors(module) if module else []:
+            if _INDEX.match(path):
+                block[node_id] = path
+                break
+    members: dict[str, list[Node]] = {}
+    for n in graph.nodes:
+        if n.id in block:
+            members.setdefault(block[n.id], []).append(n)
+    feeds: dict[str, set[str]] = {p: set() for p in members}
+    for e in graph.edges:
+        src = block.get(e.src)
+        if src is not None and block.get(e.dst) != src:
+            feeds[src].add(block.get(e.dst, e.dst))
+    sig = {p: _signature(p, ms, mods) for p, ms in members.items()}
+    rep: dict[str, str] = {}
+    made: dict[str, Node] = {}
+    for path in members:
+        if _joins(_step(path, -1), path, feeds, sig):
+            continue  # the middle of a run
+        run = [path]
+        while _joins(run[-1], _step(run[-1], 1), feeds, sig):
+            run.append(_step(run[-1], 1))
+        if len(run) < 2:
+            continue
+        gid, inner = f"r:{path}", [n for p in run for n in members[p]]
+        cls = (classes or {}).get(path) or _class_from_path(path) or "block"
+        last = run[-1].rsplit(".", 1)[1]
+        ops = sum(1 for n in members[path] if n.kind == "op")
+        label = f"{path}\u2013{last} ({cls} ×{len(run)}, {ops} ops each)"
+        inputs, outs = groups(graph, {n.id: gid for n in inner})[gid][1:]
+        made[gid] = group_node(gid, label, inner, inputs, outs, ["collapsed", "repeated"])
+        made[gid].module = _parent(path)
+        rep.update((n.id, gid) for n in inner)
+    return contract(graph, rep, made)
+
+
+def fit_budget(
+    graph: Graph, budget: int = 300, classes: Mapping[str, str] | None = None
+) -> tuple[Graph, str | None]:
+    """A view of at most ``budget`` nodes (when possible) and a sentence saying what it hides.
+
+    Modules are collapsed from the top level down, expanding while the view fits; then op
+    chains are folded, the longest first. Linear time in the graph's size.
+    """
+    total = len(graph.nodes)
+    if total <= budget:
+        return graph, None
+    direct = Counter(m for m in effective_modules(graph).values() if m)
+    tree = _tree(direct)
+    kids: dict[str | None, list[str]] = {}
+    for p in tree:
+        kids.setdefault(_parent(p), []).append(p)
+    chosen = dict.fromkeys(kids.get(None, []))
+    count = total - sum(tree[p] for p in chosen) + len(chosen)
+    queue = deque(chosen)
+    while queue and count <= budget:
+        path = queue.popleft()
+        inside = kids.get(path, [])
+        cost = direct[path] + len(inside) - 1
+        if count + cost <= budget:
+            del chosen[path]
+            chosen.update(dict.fromkeys(inside))
+            queue.extend(inside)
+            count += cost
+    view = collapse_modules(graph, chosen, classes) if chosen else graph
+    folded: list[str] = []
+    if len(view.nodes) > budget:
+        view, folded = _fold_to(view, budget)
+    done = [f"{len(chosen)} module{'s' if len(chosen) != 1 else ''} collapsed"] if chosen else []
+    if folded:
+        done.append(f"chains of {'/'.join(folded[:4])} folded")
+    text = f"{total:,} nodes: showing {len(view.nodes):,}"
+    if done:
+        text += " — " + ", ".join(done)
+    if len(view.nodes) > budget:
+        text += f" (still over the budget of {budget:,})"
+    return view, text
+
+
+def search(graph: Graph, text: str) -> list[str]:
+    """Ids of nodes whose name, label, op or module contains ``text`` (any case)."""
+    needle = text.strip().lower()
+    if not needle:
+        return []
+    fields = ("name", "label", "op", "module")
+    return [
+        n.id for n in graph.nodes if any(needle in (getattr(n, f) or "").lower() for f in fields)
+    ]
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _fold_to(graph: Graph, budget: int) -> tuple[Graph, list[str]]:
+    """Fold the fewest chains (the longest first) that bring the graph under ``budget``."""
+    chains = [c for c in _chains(graph) if len(c) > 3]
+    excess, limit = len(graph.nodes) - budget, 3
+    for k in sorted((len(c) for c in chains), reverse=True):
+        if excess <= 0:
+            break
+        excess -= k - 3
+        limit = k - 1
+    labels = (n.label for c in chains if len(c) > limit for n in c[1:-1])
+    return _fold(graph, chains, limit), list(dict.fromkeys(labels))
+
+
+def _chains(graph: Graph) -> list[list[Node]]:
+    index, users = graph.index(), consumers(graph)
+    op_inputs: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in graph.edges:
+        if index[e.src].kind == "op" and e.src not in op_inputs[e.dst]:
+            op_inputs[e.dst].append(e.src)
+    outputs = set(graph.outputs)
+    nxt: dict[str, str] = {}
+    for n in graph.nodes:
+        after = set(users[n.id])
+        if n.kind == "op" and n.id not in outputs and len(after) == 1:
+            (v,) = after
+            if index[v].kind == "op" and op_inputs[v] == [n.id]:
+                nxt[n.id] = v
+    linked = set(nxt.values())
+    chains = []
+    for n in graph.nodes:
+        if n.id in nxt and n.id not in linked:
+            chain = [n]
+            while chain[-1].id in nxt:
+                chain.append(index[nxt[chain[-1].id]])
+            chains.append(chain)
+    return chains
+
+
+def _tree(direct: Mapping[str, int]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for module, k in direct.items():
+        for path in _ancestors(module):
+            counts[path] += k
+    return {p: counts[p] for p in sorted(counts, key=_path_key)}
+
+
+def _find(roots: dict[str, str], x: str) -> str:
+    while roots[x] != x:
+        roots[x] = roots[roots[x]]
+        x = roots[x]
+    return x
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _common(paths: list[str | None]) -> str | None:
+    if not paths or any(p is None for p in paths):
+        return None
+    split = [p.split(".") for p in paths if p is not None]
+    common = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) > 1:
+            break
+        common.append(parts[0])
+    return ".".join(common) or None
+
+
+def _path_key(path: str) -> list[tuple[int, int, str]]:
+    """Natural order: ``layers.2`` before ``layers.10``."""
+    return [(1, 0, x) if not x.isdigit() else (0, int(x), "") for x in path.split(".")]
+
+
+def _parent(path: str) -> str | None:
+    return path.rsplit(".", 1)[0] if "." in path else None
+
+
+def _step(path: str, by: int) -> str:
+    head, index = path.rsplit(".", 1)
+    return f"{head}.{int(index) + by}"
+
+
+def _signature(path: str, members: list[Node], mods: Mapping[str, str | None]) -> object:
+    """What a block is made of: its submodules' relative paths and its kinds of ops (the first
+    block of a stack may lack a few ops, such as a view of its input)."""
+    ops = [n for n in members if n.kind == "op"]
+    return sorted({(mods[n.id] or "")[len(path) :] for n in ops}), sorted({n.label for n in ops})
+
+
+def _joins(a: str, b: str, feeds: Mapping[str, set[str]], sig: Mapping[str, object]) -> bool:
+    """Block ``a`` feeds only block ``b``, which does the same ops."""
+    return a in feeds and b in feeds and feeds[a] == {b} and sig[a] == sig[b]
+
+
+def _class_from_path(path: str) -> str | None:
+    """Recordings that never learned a module's name call it by class (``Sequential.Linear``)."""
+    last = path.rsplit(".", 1)[-1]
+    return last if last[:1].isupper() else None

@@ -1,0 +1,46 @@
+"""A failed run, shown at its place: the message, the line, and a caret under the column."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gradviz.ui.runs import Failure
+
+_TITLES = {
+    "syntax error": "Syntax error",
+    "refused": "Not allowed",
+    "limit reached": "Limit reached",
+    "error": "Error",
+    "internal error": "Internal error",
+}
+
+
+def pointer(source: str, line: int | None, col: int | None) -> str | None:
+    """The offending line with a caret under the column, or None when the place is unknown.
+
+    Tabs before the column are kept in the caret line, so the caret lines up however tabs are
+    drawn.
+    """
+    lines = source.splitlines()
+    if line is None or not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1]
+    before = text[: max(0, (col or 1) - 1)]
+    pad = "".join("\t" if ch == "\t" else " " for ch in before)
+    gutter = f"{line} | "
+    return f"{gutter}{text}\n{' ' * len(gutter)}{pad}^"
+
+
+def show_failure(failure: Failure, source: str, *, stale: bool) -> None:
+    """The failure as an error box (kind, ``line:col``, message) and the pointed line."""
+    title = _TITLES.get(failure.kind, failure.kind.capitalize())
+    st.error(f"**{title}** — {failure.text()}", icon=":material/error:")
+    shown = pointer(source, failure.line, failure.col)
+    if shown is not None:
+        st.code(shown, language=None)
+    if stale:
+        st.warning(
+            "Showing the last good run (stale): the graph below is from the last program that "
+            "ran. Your text is kept in the editor.",
+            icon=":material/history:",
+        )

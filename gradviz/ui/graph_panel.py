@@ -1,0 +1,63 @@
+"""The graph: DOT from the renderer, laid out in the browser by st.graphviz_chart.
+
+The legend is drawn as a row of chips under the chart rather than inside it: inside, it sits
+beside the graph's first rank and can double the drawing's width, which shrinks every node
+when the chart is scaled to fit the column. Downloads keep the legend in the DOT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from html import escape
+
+import streamlit as st
+
+from gradviz.graph.model import Graph
+from gradviz.render.dot import PALETTES, RenderOptions, to_dot
+
+LARGE_GRAPH = 800
+"""Past this many nodes, say that the in-browser layout takes a while (about 2 s per 1,000)."""
+LEGEND = (
+    ("leaf", "leaf (requires grad)"),
+    ("op", "operation (grad_fn)"),
+    ("constant", "constant"),
+    ("output", "output"),
+    ("stopped", "tracking stopped"),
+)
+
+
+def legend_html(render: RenderOptions) -> str:
+    """The legend as HTML chips in the theme's colours (text and gradient colour included)."""
+    palette = PALETTES[render.theme]
+    chips = []
+    for key, text in LEGEND:
+        fill, border = palette.fills[key]
+        style = "dashed" if key == "constant" else "solid"
+        chips.append(
+            f'<span style="background:{fill};border:1.5px {style} {border};color:{palette.text};'
+            'border-radius:6px;padding:1px 8px;margin-right:6px;white-space:nowrap">'
+            f"{escape(text)}</span>"
+        )
+    chips.append(f'<span style="color:{palette.grad};font-weight:600">grad = gradient</span>')
+    return (
+        f'<div style="background:{palette.background};padding:6px 8px;border-radius:6px;'
+        f'line-height:2">{"".join(chips)}</div>'
+    )
+
+
+def graph_panel(graph: Graph, render: RenderOptions, *, stale: bool = False) -> str:
+    """Draw the graph; returns its DOT source as chosen (legend included) for the downloads."""
+    if stale:
+        st.caption(":orange[**stale** — showing the last good run]")
+    if not graph.nodes:
+        st.info("Nothing to draw: the program made no tensors that autograd tracks.")
+        return to_dot(graph, render)
+    if len(graph.nodes) > LARGE_GRAPH:
+        st.caption(
+            f"{len(graph.nodes)} nodes: the browser lays the graph out itself, which can take "
+            "several seconds at this size."
+        )
+    st.graphviz_chart(to_dot(graph, replace(render, legend=False)), width="content")
+    if render.legend:
+        st.markdown(legend_html(render), unsafe_allow_html=True)
+    return to_dot(graph, render)

@@ -1,0 +1,169 @@
+"""The node inspector: one node's full value and gradient, grad_fn, saved tensors, chain rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from gradviz.curve import flat, index_text
+from gradviz.graph.model import Graph, Node
+from gradviz.render.dot import title
+from gradviz.render.format import number, shape_text, tensor_text
+from gradviz.render.plots import heatmap_figure
+from gradviz.ui import state
+from gradviz.ui.chain import chain_step
+from gradviz.ui.options import Display
+from gradviz.values import TensorValue
+
+
+def node_label(node: Node) -> str:
+    """How a node is listed: ``y = add (n10)``, ``x (leaf) (n0)``."""
+    return f"{title(node)} ({node.id})"
+
+
+def default_node(graph: Graph) -> str:
+    """The first backward call's root, else the first output, else the last node."""
+    ids = {n.id for n in graph.nodes}
+    if graph.backward_calls and graph.backward_calls[0].root in ids:
+        return str(graph.backward_calls[0].root)
+    if graph.outputs:
+        return graph.outputs[0]
+    return graph.nodes[-1].id
+
+
+def show_tensor(value: TensorValue | None, what: str, display: Display, empty: str) -> None:
+    """A tensor in full: a number, a table (1-D, 3-D and up) or a heatmap (2-D)."""
+    st.markdown(f"**{what}**")
+    precision = display.render.precision
+    if value is None:
+        st.caption(empty)
+        return
+    if value.summary is not None:
+        s = value.summary
+        st.caption(f"{shape_text(value.shape)} {value.dtype}: too large to carry in full")
+        st.markdown(
+            f"min `{number(s.min, precision)}` · max `{number(s.max, precision)}` · "
+            f"mean `{number(s.mean, precision)}`"
+        )
+        st.markdown("first: `" + ", ".join(number(v, precision) for v in s.head) + "`")
+        return
+    if not value.shape:
+        st.markdown(f"`{number(value.data, 8)}`  ({value.dtype})")
+        return
+    if len(value.shape) == 2 and value.numel <= 400 and isinstance(value.data, list):
+        matrix: list[list[Any]] = value.data
+        fig = heatmap_figure(matrix, title=what, precision=precision, font_size=display.font_size)
+        st.plotly_chart(fig, width="stretch", theme=None)
+        return
+    items = flat(value) or []
+    rows: dict[str, list[Any]] = {
+        "index": [index_text(value.shape, i) for i in range(len(items))],
+        "value": [v if isinstance(v, (int, float)) else str(v) for v in items],
+    }
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _about(node: Node) -> None:
+    facts = [f"**kind** {node.kind}", f"**shape** {shape_text(node.shape)}"]
+    if node.dtype:
+        facts.append(f"**dtype** {node.dtype}")
+    if node.line is not None:
+        facts.append(f"**line** {node.line}")
+    if node.module:
+        facts.append(f"**module** `{node.module}`")
+    st.markdown(" · ".join(facts))
+    if node.kind == "op":
+        st.markdown(f"**grad_fn** `{node.op}`")
+    elif node.kind == "leaf":
+        st.markdown("**grad_fn** none: a leaf, its gradient accumulates in `.grad`")
+    else:
+        st.markdown("**grad_fn** none: a constant, autograd does not track it")
+    flags = [f for f in node.flags if f != "output"]
+    if flags:
+        st.caption("flags: " + ", ".join(flags))
+
+
+def _saved(node: Node, display: Display) -> None:
+    if node.kind != "op":
+        return
+    st.markdown("**Saved for backward**")
+    if not node.saved:
+        st.caption("nothing saved (or already freed by backward)")
+        return
+    for key, saved in node.saved.items():
+        text = saved if isinstance(saved, str) else tensor_text(saved, display.render.precision, 8)
+        st.markdown(f"`{key}`: `{text}`")
+
+
+def _chain(graph: Graph, node: Node, display: Display) -> None:
+    st.markdown("**Chain rule here**")
+    step = chain_step(graph, node)
+    if step is None:
+        st.caption("No backward call passed through this node.")
+        return
+    precision = display.render.precision
+    index = graph.index()
+    st.markdown(
+        f"In backward call {step.call_index + 1}, the gradient arriving here "
+        f"(d root / d this) was `{tensor_text(step.arriving, precision, 8)}`."
+    )
+    if node.kind != "op":
+        st.caption("A leaf: the arriving gradient is added into its .grad.")
+        return
+    if not step.inputs:
+        st.caption("This operation sent no gradients on (no input needs one).")
+    for item in step.inputs:
+        source = index.get(item.input_id)
+        name = node_label(source) if source else item.input_id
+        sent = tensor_text(item.sent, precision, 8)
+        st.markdown(f"→ input {item.position} **{name}**: gradient sent `{sent}`")
+        if item.ratio is None:
+            st.caption(f"local derivative: not computed — {item.reason}")
+            continue
+        ratio = TensorValue(shape=item.shape, dtype="float64", data=_nest(item.ratio, item.shape))
+        st.markdown(
+            "local derivative, as (gradient sent to this input) ÷ (gradient arriving), "
+            f"elementwise: `{tensor_text(ratio, precision, 8)}`"
+        )
+    st.caption(
+        "The ratio is the local derivative d(this)/d(input) for elementwise operations; "
+        "for matrix products and reductions it is only a ratio. Blank (None) where the "
+        "arriving gradient is 0."
+    )
+
+
+def _nest(values: list[Any], shape: list[int]) -> Any:
+    """Flat row-major values back into nested lists of ``shape``."""
+    if not shape:
+        return values[0] if values else None
+    step = len(values) // shape[0] if shape[0] else 0
+    if len(shape) == 1:
+        return list(values)
+    return [_nest(values[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def inspector_panel(graph: Graph, display: Display) -> None:
+    """Pick a node; see everything gradviz recorded about it."""
+    if not graph.nodes:
+        return
+    nodes = graph.index()
+    ids = [n.id for n in graph.nodes]
+    if st.session_state.get(state.NODE) not in nodes:
+        st.session_state[state.NODE] = default_node(graph)
+    node_id = st.selectbox(
+        "Inspect a node",
+        ids,
+        format_func=lambda i: node_label(nodes[i]),
+        key=state.NODE,
+    )
+    node = nodes[node_id or ids[0]]
+    _about(node)
+    left, right = st.columns(2)
+    with left:
+        show_tensor(node.value, "Value", display, "no value recorded")
+    with right:
+        what = "Gradient (.grad)" if node.kind == "leaf" else "Gradient (d root / d this)"
+        show_tensor(node.grad, what, display, "no gradient: no backward call reached it")
+    _saved(node, display)
+    _chain(graph, node, display)

@@ -1,0 +1,100 @@
+"""Display options (what the graph shows, layout, theme, presentation mode) and page style."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import streamlit as st
+
+from gradviz.render.dot import RenderOptions
+
+DIRECTIONS = {"TB": "top-down", "LR": "left-right"}
+THEMES = {"light": "light", "dark": "dark"}
+
+
+@dataclass(frozen=True)
+class Display:
+    """The chosen options: how to draw the graph, and whether a projector is in use."""
+
+    render: RenderOptions
+    presentation: bool
+
+    @property
+    def font_size(self) -> int:
+        """Base font size of figures."""
+        return 20 if self.presentation else 13
+
+
+def options_panel() -> Display:
+    """The display options; each one is bound to the URL so a shared link keeps it."""
+    st.subheader("Display")
+    left, right = st.columns(2)
+    with left:
+        values = st.checkbox("Values", value=True, key="values", bind="query-params")
+        grads = st.checkbox("Gradients", value=True, key="grads", bind="query-params")
+        legend = st.checkbox("Legend", value=True, key="legend", bind="query-params")
+    with right:
+        shapes = st.checkbox("Shapes", value=True, key="shapes", bind="query-params")
+        saved = st.checkbox("Saved tensors", value=False, key="saved", bind="query-params")
+    precision = st.slider("Significant digits", 1, 8, 4, key="precision", bind="query-params")
+    direction = st.radio(
+        "Direction",
+        list(DIRECTIONS),
+        format_func=DIRECTIONS.__getitem__,
+        horizontal=True,
+        key="direction",
+        bind="query-params",
+    )
+    theme = st.radio(
+        "Graph theme",
+        list(THEMES),
+        format_func=THEMES.__getitem__,
+        horizontal=True,
+        key="theme",
+        bind="query-params",
+    )
+    presentation = st.toggle(
+        "Presentation mode",
+        value=False,
+        key="present",
+        bind="query-params",
+        help="For a projector: large type and high contrast in the graph and on the page.",
+    )
+    render = RenderOptions(
+        show_values=values,
+        show_grads=grads,
+        show_shapes=shapes,
+        show_saved=saved,
+        precision=int(precision),
+        direction=cast(Literal["TB", "LR"], direction or "TB"),
+        theme="projector" if presentation else cast(Literal["light", "dark"], theme or "light"),
+        legend=legend,
+    )
+    return Display(render=render, presentation=presentation)
+
+
+_BASE_CSS = """
+<style>
+textarea { font-family: "Source Code Pro", ui-monospace, monospace !important; }
+section[data-testid="stSidebar"] { min-width: 420px; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+</style>
+"""
+
+_PRESENTATION_CSS = """
+<style>
+html { font-size: 22px; }
+.stMarkdown p, .stMarkdown li, .stCaption, label, textarea, code { font-size: 1.1rem !important; }
+h1 { font-size: 2.4rem !important; } h2 { font-size: 1.9rem !important; }
+h3 { font-size: 1.5rem !important; }
+textarea { font-size: 0.9rem !important; line-height: 1.4 !important; }
+</style>
+"""
+
+
+def apply_style(display: Display) -> None:
+    """Page CSS: a monospace editor; large type in presentation mode."""
+    st.markdown(_BASE_CSS, unsafe_allow_html=True)
+    if display.presentation:
+        st.markdown(_PRESENTATION_CSS, unsafe_allow_html=True)

@@ -1,0 +1,34 @@
+"""Which graph to show: this program's run, or, after a failure, the last good one (stale)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from gradviz.graph.model import Graph
+from gradviz.ui import state
+from gradviz.ui.runs import Failure, run_program
+
+
+@dataclass(frozen=True)
+class View:
+    """What the page shows for the program in the editor."""
+
+    source: str
+    """The program the graph came from (the last good one when stale)."""
+    graph: Graph | None
+    failure: Failure | None
+    stale: bool
+
+
+def resolve(source: str) -> View:
+    """Run the program (cached); on failure fall back to this session's last good run."""
+    outcome = run_program(source)
+    if outcome.graph is not None:
+        st.session_state[state.LAST_GOOD] = (source, outcome.graph)
+        return View(source, outcome.graph, None, False)
+    good = st.session_state.get(state.LAST_GOOD)
+    if good is not None:
+        return View(good[0], good[1], outcome.failure, True)
+    return View(source, None, outcome.failure, False)

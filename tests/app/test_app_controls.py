@@ -1,0 +1,204 @@
+"""AppTest: display options change the DOT; the point moves; the URL carries the view."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from gradviz.examples import by_key
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_app(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def dot(at: AppTest) -> str:
+    return str(at.get("graphviz_chart")[0].proto.spec)
+
+
+def dot_text(at: AppTest) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", dot(at)))
+
+
+def curve_meta(at: AppTest) -> dict[str, Any]:
+    for element in at.get("plotly_chart"):
+        meta = json.loads(element.proto.spec)["layout"]["meta"]
+        if meta["kind"] == "curve":
+            return dict(meta)
+    raise AssertionError("no curve plot")
+
+
+def poly_and_slope(x0: float) -> tuple[float, float]:
+    x = torch.tensor(x0, requires_grad=True)
+    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
+    y.backward()
+    assert x.grad is not None
+    return y.item(), x.grad.item()
+
+
+# -- display options -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("key", "present_before", "absent_after"),
+    [
+        ("values", "value 63", "value 63"),
+        ("grads", "grad 93", "grad 93"),
+        ("shapes", "scalar float32", "scalar float32"),
+    ],
+)
+def test_checkbox_turns_a_part_off(key: str, present_before: str, absent_after: str) -> None:
+    at = open_app()
+    assert present_before in dot_text(at)
+    at.checkbox(key=key).uncheck().run()
+    assert absent_after not in dot_text(at)
+
+
+def test_legend_under_the_graph() -> None:
+    at = open_app()
+    assert "legend_" not in dot(at)  # chips under the chart: the drawing stays narrow
+    assert any("leaf (requires grad)" in m.value for m in at.markdown)
+    at.checkbox(key="legend").uncheck().run()
+    assert not any("leaf (requires grad)" in m.value for m in at.markdown)
+
+
+def test_saved_tensors_on() -> None:
+    at = open_app()
+    assert "saved " not in dot_text(at)
+    at.checkbox(key="saved").check().run()
+    assert "saved exponent: 4" in dot_text(at)
+
+
+def test_precision() -> None:
+    at = open_app()
+    at.selectbox(key="example").set_value("softmax_ce").run()
+    probs = torch.softmax(torch.tensor([[2.0, 0.5, -1.0]]), dim=1)[0, 0].item()
+    assert f"{probs - 1:.4g}" in dot_text(at)  # the gradient of the first logit
+    at.slider(key="precision").set_value(2).run()
+    assert f"{probs - 1:.2g}" in dot_text(at)
+    assert f"{probs - 1:.4g}" not in dot_text(at)
+
+
+def test_direction_theme_and_presentation() -> None:
+    at = open_app()
+    assert "rankdir=TB" in dot(at) and 'bgcolor="#ffffff"' in dot(at)
+    at.radio(key="direction").set_value("LR").run()
+    assert "rankdir=LR" in dot(at)
+    at.radio(key="theme").set_value("dark").run()
+    assert 'bgcolor="#0e1117"' in dot(at)
+    at.toggle(key="present").set_value(True).run()
+    assert "fontsize=18" in dot(at)  # the projector palette: large type, black on white
+    assert 'bgcolor="#ffffff"' in dot(at)
+    assert any("html { font-size: 22px; }" in m.value for m in at.markdown)
+
+
+# -- the point on the curve ------------------------------------------------------------------
+def test_moving_the_point_reruns_and_the_tangent_follows() -> None:
+    at = open_app()
+    at.slider(key="point").set_value(3.0).run()
+    y, slope = poly_and_slope(3.0)
+    assert (y, slope) == (232.0, 266.0)
+    meta = curve_meta(at)
+    assert meta["x"] == 3.0 and meta["y"] == y and meta["slope"] == slope
+    assert meta["fd_slope"] == pytest.approx(slope, rel=1e-3)
+    text = dot_text(at)
+    assert f"value {y:g}" in text and f"grad {slope:g}" in text and "value 3 " in text
+    at.button(key="point_reset").click().run()
+    assert curve_meta(at)["slope"] == 93.0
+    assert "value 63" in dot_text(at)
+
+
+def test_point_between_grid_points() -> None:
+    at = open_app()
+    at.slider(key="point").set_value(0.52).run()
+    x0 = float(torch.tensor(0.52))
+    y, slope = poly_and_slope(x0)
+    meta = curve_meta(at)
+    assert meta["x"] == pytest.approx(x0) and meta["slope"] == pytest.approx(slope, rel=1e-6)
+    assert meta["y"] == pytest.approx(y, rel=1e-6)
+
+
+def test_choosing_an_element_of_a_non_scalar_output() -> None:
+    at = open_app()
+    at.selectbox(key="example").set_value("multistep").run()
+    assert at.selectbox(key="plot_output").value == "out"
+    at.selectbox(key="plot_input").set_value("x[0, 1]").run()
+    at.selectbox(key="plot_output").set_value("z[0, 1]").run()
+    x = torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], requires_grad=True)
+    z = 2 * (3 * x + 2) ** 2
+    (g,) = torch.autograd.grad(z[0, 1], x, retain_graph=True)
+    meta = curve_meta(at)
+    assert meta["y_label"] == "z[0, 1]" and meta["x_label"] == "x[0, 1]"
+    assert meta["y"] == z[0, 1].item() and meta["slope"] == g[0, 1].item()
+    at.selectbox(key="plot_output").set_value("sum of z").run()
+    z.sum().backward()
+    assert x.grad is not None
+    meta = curve_meta(at)
+    assert meta["y_label"] == "sum of z" and meta["slope"] == x.grad[0, 1].item()
+
+
+def test_no_curve_for_a_slow_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradviz.ui import plot_panel
+
+    monkeypatch.setattr(plot_panel, "CURVE_BUDGET", 0.0)
+    at = open_app()
+    assert not at.get("plotly_chart")
+    assert any("No curve: each run of this program takes" in c.value for c in at.caption)
+    assert "value 63" in dot_text(at)
+
+
+def test_no_curve_without_a_leaf() -> None:
+    at = open_app(code="import torch\nprint(torch.ones(2) * 3)\n")
+    assert not at.get("plotly_chart")
+    assert any("No curve to plot" in c.value for c in at.caption)
+
+
+# -- sharing ---------------------------------------------------------------------------------
+def test_shared_link_opens_the_same_view() -> None:
+    """A link with the program and options in its query string opens that view.
+
+    (AppTest does not write widget changes back to the URL; the e2e suite checks that the
+    browser's address bar follows the widgets.)
+    """
+    at = open_app()
+    at.selectbox(key="example").set_value("diamond").run()
+    at.radio(key="direction").set_value("LR").run()
+    at.checkbox(key="shapes").uncheck().run()
+    at.slider(key="precision").set_value(3).run()
+    at.radio(key="theme").set_value("dark").run()
+    link = {
+        "code": by_key("diamond").code,
+        "direction": "left-right",
+        "shapes": "false",
+        "precision": "3",
+        "theme": "dark",
+    }
+    other = open_app(**link)
+    assert other.text_area(key="code").value == by_key("diamond").code
+    assert other.radio(key="direction").value == "LR"
+    assert other.checkbox(key="shapes").value is False
+    assert dot(other) == dot(at)
+    assert "grad 8" in dot_text(other) and "rankdir=LR" in dot(other)
+
+
+def test_presentation_link() -> None:
+    at = open_app(present="true", values="false")
+    assert at.toggle(key="present").value is True
+    assert "fontsize=18" in dot(at) and "value 63" not in dot_text(at)
+
+
+def test_default_link_is_clean() -> None:
+    at = open_app()
+    assert "code" not in at.query_params

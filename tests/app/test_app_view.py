@@ -1,0 +1,157 @@
+"""AppTest: what the page shows on opening, the inspector, the output panel, the downloads."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    return at
+
+
+def dot_text(at: AppTest) -> str:
+    """The graph's DOT with tags stripped from the labels: ``value 63``, ``grad 93``."""
+    spec = at.get("graphviz_chart")[0].proto.spec
+    return html.unescape(re.sub(r"<[^>]+>", " ", spec))
+
+
+def node_rows(at: AppTest, title: str) -> str:
+    """The label text of the node whose heading is ``title`` (``y = add``, ``x (leaf)``)."""
+    for line in at.get("graphviz_chart")[0].proto.spec.splitlines():
+        if f"<B>{html.escape(title)}</B>" in line:
+            return html.unescape(re.sub(r"<[^>]+>", " ", line))
+    raise AssertionError(f"no node {title!r}")
+
+
+def plotly_specs(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def curve_meta(at: AppTest) -> dict[str, Any]:
+    return next(
+        s["layout"]["meta"] for s in plotly_specs(at) if s["layout"]["meta"]["kind"] == "curve"
+    )
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def pick_node(at: AppTest, prefix: str) -> AppTest:
+    """Inspect the node whose listed label starts with ``prefix`` (``b = mul``)."""
+    label = next(o for o in at.selectbox(key="node").options if o.startswith(prefix))
+    match = re.search(r"\((n\d+)\)$", label)
+    assert match, label
+    return at.selectbox(key="node").set_value(match.group(1)).run()
+
+
+def polynomial(x0: float) -> tuple[float, float]:
+    x = torch.tensor(x0, requires_grad=True)
+    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
+    y.backward()
+    assert x.grad is not None
+    return y.item(), x.grad.item()
+
+
+def test_default_view_shows_63_and_93() -> None:
+    at = open_app()
+    y, slope = polynomial(2.0)
+    assert (y, slope) == (63.0, 93.0)
+    assert f"value {y:g}" in node_rows(at, "y = add")
+    assert f"grad {slope:g}" in node_rows(at, "x (leaf)")
+    assert "value 2" in node_rows(at, "x (leaf)")
+    meta = curve_meta(at)
+    assert (meta["x"], meta["y"], meta["slope"]) == (2.0, y, slope)
+    assert meta["fd_slope"] == pytest.approx(slope, rel=1e-3)
+    assert not at.error and not at.warning
+
+
+def test_default_view_tangent_has_slope_93() -> None:
+    at = open_app()
+    spec = next(s for s in plotly_specs(at) if s["layout"]["meta"]["kind"] == "curve")
+    tangent = next(t for t in spec["data"] if t["name"].startswith("tangent"))
+    (x1, x2), (y1, y2) = tangent["x"], tangent["y"]
+    assert (y2 - y1) / (x2 - x1) == pytest.approx(93.0)
+    assert at.metric[0].value == "93"
+
+
+def test_output_panel_shows_printed_text() -> None:
+    at = open_app()
+    printed = "\n".join(c.value for c in at.code)
+    x = torch.tensor(2.0, requires_grad=True)
+    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
+    y.backward()
+    assert "y = " + str(y) in printed
+    assert "dy/dx = " + str(x.grad) in printed
+
+
+def test_inspector_defaults_to_the_output_and_shows_torch_numbers() -> None:
+    at = open_app()
+    picker = at.selectbox(key="node")
+    assert picker.format_func(picker.value) == "y = add (n10)"
+    text = markdown_text(at)
+    assert "`63`" in text and "AddBackward0" in text
+
+
+def test_inspector_leaf_value_and_grad() -> None:
+    at = open_app()
+    pick_node(at, "x (leaf)")
+    _, slope = polynomial(2.0)
+    text = markdown_text(at)
+    assert "`2`" in text and f"`{slope:g}`" in text
+    assert "a leaf" in text
+
+
+def test_inspector_heatmap_for_2d_gradient_matches_torch() -> None:
+    at = open_app()
+    at.selectbox(key="example").set_value("multistep").run()
+    pick_node(at, "x (leaf)")
+    x = torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], requires_grad=True)
+    (2 * (3 * x + 2) ** 2).mean().backward()
+    assert x.grad is not None
+    heatmaps = {
+        s["layout"]["meta"]["title"]: s
+        for s in plotly_specs(at)
+        if s["layout"]["meta"]["kind"] == "heatmap"
+    }
+    assert heatmaps["Value"]["data"][0]["z"] == x.tolist()
+    assert heatmaps["Gradient (.grad)"]["data"][0]["z"] == x.grad.tolist()
+
+
+def test_inspector_chain_rule_ratio_for_mul() -> None:
+    at = open_app()
+    at.selectbox(key="example").set_value("diamond").run()
+    pick_node(at, "b = mul")
+    text = markdown_text(at)
+    # d(a*2)/da = 2: the gradient sent to a divided by the gradient arriving at b.
+    assert "gradient sent `2`" in text
+    assert "(gradient sent to this input) ÷ (gradient arriving), elementwise: `2`" in text
+    assert "MulBackward0" in text
+
+
+def test_inspector_saved_tensors() -> None:
+    at = open_app()
+    pick_node(at, "pow")
+    text = markdown_text(at)
+    assert "Saved for backward" in text and "`exponent`" in text
+
+
+def test_downloads_present() -> None:
+    at = open_app()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "DOT" in labels and "JSON" in labels
+    from gradviz.render.svg import svg_engine
+
+    assert ("SVG" in labels) == (svg_engine() is not None)

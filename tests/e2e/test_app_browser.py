@@ -1,0 +1,204 @@
+"""The app in real headless Chromium: what a lecturer and a student actually see and do."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from playwright.sync_api import Locator, Page, expect
+
+import gradviz
+from gradviz.examples import DEFAULT, by_key
+from gradviz.render.format import number
+from gradviz.render.svg import svg_engine
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+pytestmark = pytest.mark.e2e
+
+TYPED = """import torch
+w = torch.tensor([1.5, -2.0], requires_grad=True)
+h = w * w
+s = h.sum() * 3
+s.backward()
+print(w.grad)
+"""
+
+
+def graph_svg(page: Page) -> Locator:
+    return page.get_by_test_id("stGraphVizChart").locator("svg")
+
+
+def open_app(page: Page, url: str, query: str = "") -> None:
+    page.goto(url + query)
+    expect(graph_svg(page)).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+
+
+def drawn_nodes(page: Page) -> list[str]:
+    """Titles of the nodes drawn in the SVG (the DOT ids), legend entries left out."""
+    titles: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stGraphVizChart"] svg g.node')]
+                 .map(g => g.querySelector('title').textContent)"""
+    )
+    return [t for t in titles if not t.startswith("legend_")]
+
+
+def editor(page: Page) -> Locator:
+    return page.get_by_test_id("stTextArea").locator("textarea")
+
+
+def run_button(page: Page) -> Locator:
+    return page.get_by_test_id("stButton").filter(has_text=re.compile(r"Run$"))
+
+
+def settle(page: Page) -> None:
+    """Wait until the script run is over (the running indicator is gone)."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+
+
+def type_and_run(page: Page, program: str) -> None:
+    editor(page).fill(program)
+    run_button(page).click()
+
+
+def test_default_view_shows_the_polynomial(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    x = torch.tensor(2.0, requires_grad=True)
+    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
+    y.backward()
+    assert x.grad is not None
+    svg = graph_svg(page)
+    expect(svg).to_contain_text(f"value {number(y.item())}")  # 63
+    expect(svg).to_contain_text(f"grad {number(x.grad.item())}")  # 93
+    expect(page.get_by_test_id("stMetric").first).to_contain_text("93")
+    expect(page.get_by_test_id("stPlotlyChart").first).to_contain_text("autograd slope 93")
+    assert len(drawn_nodes(page)) == len(gradviz.run(DEFAULT.code).nodes)
+    assert editor(page).input_value() == DEFAULT.code
+    settle(page)
+    page.screenshot(path=str(ASSETS / "screenshot-default.png"))
+
+
+def test_type_a_program_and_run_it(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    type_and_run(page, TYPED)
+    expected = gradviz.run(TYPED)
+    w = torch.tensor([1.5, -2.0], requires_grad=True)
+    (3 * (w * w).sum()).backward()
+    assert w.grad is not None
+    expect(graph_svg(page)).to_contain_text(
+        f"grad [{number(w.grad[0].item())}, {number(w.grad[1].item())}]"
+    )
+    expect(page.get_by_test_id("stCode").first).to_contain_text(str(w.grad))
+    assert len(drawn_nodes(page)) == len(expected.nodes)
+    assert sorted(drawn_nodes(page)) == sorted(n.id for n in expected.nodes)
+
+
+def test_ctrl_enter_runs(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    program = DEFAULT.code.replace("tensor(2.0,", "tensor(1.0,")
+    editor(page).fill(program)
+    editor(page).press("Control+Enter")
+    expect(graph_svg(page)).to_contain_text("value 12")  # 2 + 1 + 3 + 5 + 1
+    expect(graph_svg(page)).to_contain_text("grad 22")  # 8 + 3 + 6 + 5
+
+
+def test_gallery_example_draws_every_node(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    example = by_key("stop_tracking")
+    page.get_by_test_id("stSelectbox").filter(has_text="Examples").click()
+    page.get_by_role("option", name=example.title).click()
+    expect(editor(page)).to_have_value(example.code)
+    expect(graph_svg(page)).to_contain_text("loss = sum")
+    settle(page)
+    assert len(drawn_nodes(page)) == len(gradviz.run(example.code).nodes)
+
+
+def test_move_the_tangent_point(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    slider = page.get_by_role("slider", name=re.compile("Move the point"))
+    slider.focus()
+    for _ in range(5):  # the step is 0.04: x = 2.2
+        slider.press("ArrowRight")
+    x = torch.tensor(2.2, requires_grad=True)
+    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
+    y.backward()
+    assert x.grad is not None
+    slope = number(x.grad.item())
+    expect(page.get_by_test_id("stMetric").first).to_contain_text(slope)
+    expect(graph_svg(page)).to_contain_text(f"value {number(y.item())}")
+    expect(graph_svg(page)).to_contain_text(f"grad {slope}")
+    expect(page.get_by_test_id("stPlotlyChart").first).to_contain_text(f"autograd slope {slope}")
+
+
+def test_download_dot_and_json(page: Page, app_url: str, tmp_path: Path) -> None:
+    open_app(page, app_url)
+    settle(page)
+    with page.expect_download() as info:
+        page.get_by_test_id("stDownloadButton").filter(has_text="DOT").click()
+    dot = Path(info.value.path()).read_text()
+    assert dot.startswith("digraph gradviz {") and "value 63" in dot
+    assert dot == gradviz.to_dot(gradviz.run(DEFAULT.code))
+    with page.expect_download() as info:
+        page.get_by_test_id("stDownloadButton").filter(has_text="JSON").click()
+    data: dict[str, Any] = json.loads(Path(info.value.path()).read_text())
+    x = next(n for n in data["nodes"] if n["name"] == "x")
+    assert (x["value"], x["grad"]) == (2.0, 93.0)
+    svg_button = page.get_by_test_id("stDownloadButton").filter(has_text="SVG")
+    if svg_engine() is None:
+        expect(svg_button).to_have_count(0)
+        return
+    with page.expect_download() as info:
+        svg_button.click()
+    svg = Path(info.value.path()).read_text()
+    assert "<svg" in svg and "value 63" in svg
+
+
+def test_shared_link_opens_the_same_view(page: Page, app_url: str) -> None:
+    program = by_key("diamond").code
+    query = "?" + urllib.parse.urlencode({"code": program, "direction": "left-right"})
+    open_app(page, app_url, query)
+    expect(editor(page)).to_have_value(program)
+    expect(graph_svg(page)).to_contain_text("grad 8")
+    settle(page)
+    assert len(drawn_nodes(page)) == len(gradviz.run(program).nodes)
+    # ...and the address bar follows the widgets, so the view can be handed on.
+    page.get_by_test_id("stRadio").filter(has_text="Graph theme").get_by_text("dark").click()
+    expect(page).to_have_url(re.compile(r"theme=dark"))
+    assert "direction=left-right" in page.url and "code=" in page.url
+
+
+def test_error_is_shown_and_the_last_graph_stays(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    bad = DEFAULT.code.replace("y = 2*x**4", "y = 2*x**4 +* 1")
+    type_and_run(page, bad)
+    alert = page.get_by_test_id("stAlert").filter(has_text="Syntax error")
+    expect(alert).to_contain_text(re.compile(r"\d+:\d+: "))
+    expect(page.get_by_text("Showing the last good run (stale)")).to_be_visible()
+    expect(graph_svg(page)).to_contain_text("value 63")
+    expect(editor(page)).to_have_value(bad)
+    assert "Traceback" not in page.content()
+    settle(page)
+    page.screenshot(path=str(ASSETS / "screenshot-error.png"))
+
+
+def test_presentation_and_dark_screenshots(page: Page, app_url: str) -> None:
+    open_app(page, app_url, "?present=true")
+    expect(graph_svg(page)).to_contain_text("value 63")
+    size = page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
+    assert size == "22px"
+    settle(page)
+    page.screenshot(path=str(ASSETS / "screenshot-presentation.png"))
+    open_app(
+        page,
+        app_url,
+        "?" + urllib.parse.urlencode({"code": by_key("multistep").code, "theme": "dark"}),
+    )
+    expect(graph_svg(page)).to_contain_text("value 140")
+    settle(page)
+    page.screenshot(path=str(ASSETS / "screenshot-dark.png"))
