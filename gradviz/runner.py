@@ -48,7 +48,7 @@ def _auto_backward(recording: Recording, last: list[torch.Tensor]) -> str | None
             "Call .backward(gradient=v) or reduce it first, e.g. .sum().backward()."
         )
     recording.line = None
-    target.backward()
+    target.backward()  # type: ignore[no-untyped-call]
     return (
         f"The program never called backward(), so gradviz ran {what}.backward() to show gradients."
     )
