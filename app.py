@@ -24,7 +24,7 @@ with st.sidebar:
     st.caption("See what PyTorch's autograd did: every value and every gradient.")
     source = editor.sidebar()
     display = options.options_panel()
-options.apply_style(display)
+    options.apply_style(display)  # page-wide CSS, emitted where it takes no room
 
 view = session.resolve(source)
 if view.failure is not None:
@@ -46,9 +46,10 @@ if view.graph is not None:
         downloads.downloads_panel(shown, dot)
     with side_col:
         if point is not None:
-            with figure_box:
+            with figure_box, error_view.guarded("the curve"):
                 plot_panel.curve_panel(view.source, shown, point, display)
         st.subheader("Output")
         output_panel.output_panel(shown)
     st.subheader("Inspector")
-    inspector.inspector_panel(shown, display)
+    with error_view.guarded("the inspector"):
+        inspector.inspector_panel(shown, display)

@@ -7,35 +7,50 @@ and saved argument. Run: ``python benchmarks/draw_vs_torchviz.py [--profile]``.
 from __future__ import annotations
 
 import cProfile
+import inspect
 import pstats
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import torchviz  # noqa: E402
-from _bench import SIZES, chain, median_times, ms, table  # noqa: E402
+import torchviz
+from _bench import SIZES, chain, median_times, ms, table
 
-import gradviz  # noqa: E402
-from gradviz.api import to_digraph  # noqa: E402
-from gradviz.graph.build import build_graph  # noqa: E402
-from gradviz.recorder import Recording  # noqa: E402
-from gradviz.render.dot import dot_lines  # noqa: E402
+import gradviz
+from gradviz.api import to_digraph
+from gradviz.graph.build import build_graph
+from gradviz.graph.model import Graph
+from gradviz.recorder import Recording
 
-HEADER = ("layers", "nodes", "make_dot ms", "draw ms", "draw/make_dot", "build ms", "DOT ms")
+HEADER = (
+    "layers",
+    "after",
+    "nodes",
+    "make_dot ms",
+    "draw ms",
+    "draw/make_dot",
+    "build ms",
+    "DOT ms",
+)
+AFTER = ("backward()", "retain_graph")
+"""backward() frees saved tensors (a training step); retain_graph keeps them, so gradviz
+also carries every op's saved result as its value."""
+# draw() reads saved tensors only when it shows them, where build_graph can skip them.
+_DRAW_BUILD = {"saved": False} if "saved" in inspect.signature(build_graph).parameters else {}
 
 
-def measure(layers: int) -> list[object]:
+def measure(layers: int, after: str) -> list[object]:
     out, W, b = chain(layers)
-    out.backward()  # leaves have grads; saved tensors are freed, as after a training step
+    out.backward(retain_graph=after == "retain_graph")  # leaves have grads
     params = {"W": W, "b": b}
 
-    def build() -> object:
+    def build() -> Graph:
         recording = Recording()
         recording.bind("output", out)
         for name, t in params.items():
             recording.bind(name, t)
-        return build_graph(recording, [out])
+        return build_graph(recording, [out], **_DRAW_BUILD)
 
     graph = build()
     times = median_times(
@@ -46,14 +61,21 @@ def measure(layers: int) -> list[object]:
             "dot": lambda: to_digraph(graph).source,
         }
     )
-    nodes = len(graph.nodes)  # type: ignore[attr-defined]
     ratio = times["draw"] / times["make_dot"]
-    return [layers, nodes, ms(times["make_dot"]), ms(times["draw"]), f"{ratio:.2f}×",
-            ms(times["build"]), ms(times["dot"])]
+    return [
+        layers,
+        after,
+        len(graph.nodes),
+        ms(times["make_dot"]),
+        ms(times["draw"]),
+        f"{ratio:.2f}×",
+        ms(times["build"]),
+        ms(times["dot"]),
+    ]
 
 
 def rows() -> list[list[object]]:
-    return [measure(n) for n in SIZES]
+    return [measure(n, after) for after in AFTER for n in SIZES]
 
 
 def profile(layers: int = 2000) -> None:
@@ -62,14 +84,16 @@ def profile(layers: int = 2000) -> None:
     out.backward()
     profiler = cProfile.Profile()
     profiler.enable()
-    gradviz.draw(out, params={"W": W, "b": b}).source
+    source = gradviz.draw(out, params={"W": W, "b": b}).source
     profiler.disable()
+    print(f"{len(source):,} characters of DOT")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-    _ = dot_lines
 
 
 def main() -> None:
-    print(table("gradviz.draw vs torchviz.make_dot (median of 7; Digraph + .source)", HEADER, rows()))
+    print(
+        table("gradviz.draw vs torchviz.make_dot (median of 7; Digraph + .source)", HEADER, rows())
+    )
     if "--profile" in sys.argv:
         profile()
 

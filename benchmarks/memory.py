@@ -8,7 +8,6 @@ Run: ``python benchmarks/memory.py``.
 
 from __future__ import annotations
 
-import json
 import resource
 import statistics
 import subprocess
@@ -18,9 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import REPEAT, chain, table  # noqa: E402
+from _bench import chain, table
 
 LAYERS = 2000
+REPEAT = 5
+"""Fresh processes per peak-RSS measure (tracemalloc repeats in one process)."""
 HEADER = ("measure", "bare MB", "record+build MB", "record/bare")
 
 
@@ -42,50 +43,68 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def child(mode: str, what: str) -> dict[str, float]:
-    """In a fresh process: the peak for one run of ``mode``."""
+def child(mode: str, what: str) -> float:
+    """In a fresh process: the peak in MB of ``mode`` (median of REPEAT for tracemalloc)."""
     import gradviz  # noqa: F401  (imports are part of the baseline, not of the measure)
 
     chain(10)[0].backward()  # warm up torch's lazy initialisation
-    if what == "rss":
+    if what in ("rss", "added"):
         base = _maxrss_mb()
         kept = work(mode)
-        peak = _maxrss_mb() - base
+        return _maxrss_mb() - (base if what == "added" else 0.0)
+    peaks = []
+    for _ in range(REPEAT):
+        tracemalloc.start()
+        kept = work(mode)
+        peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
+        tracemalloc.stop()
         del kept
-        return {"peak": peak}
-    tracemalloc.start()
-    kept = work(mode)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    del kept
-    return {"peak": peak / 2**20}
+    return statistics.median(peaks)
 
 
 def measured(mode: str, what: str) -> float:
-    """Median over REPEAT fresh processes."""
+    """Median over REPEAT fresh processes (one for tracemalloc, which repeats inside)."""
     peaks = []
-    for _ in range(REPEAT):
+    for _ in range(1 if what == "trace" else REPEAT):
         cmd = [sys.executable, __file__, "--child", mode, what]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        peaks.append(json.loads(done.stdout.strip().splitlines()[-1])["peak"])
+        peaks.append(float(done.stdout.strip().splitlines()[-1]))
     return statistics.median(peaks)
+
+
+def profile() -> None:
+    """Which lines allocated the Python memory that record()+build keeps (top 12)."""
+    tracemalloc.start(1)
+    kept = work("record")
+    stats = tracemalloc.take_snapshot().statistics("lineno")
+    tracemalloc.stop()
+    for stat in stats[:12]:
+        print(stat)
+    del kept
 
 
 def rows() -> list[list[object]]:
     out: list[list[object]] = []
-    for what, name in (("trace", "Python objects (tracemalloc peak)"), ("rss", "peak RSS growth")):
+    for what, name in (
+        ("trace", "Python objects (tracemalloc peak)"),
+        ("rss", "process peak RSS (maxrss)"),
+        ("added", "maxrss added by the work"),
+    ):
         bare, recorded = measured("bare", what), measured("record", what)
-        out.append([name, bare, recorded, f"{recorded / bare:.1f}×"])
+        ratio = f"{recorded / bare:.1f}×" if bare >= 0.5 else "—"
+        out.append([name, bare, recorded, ratio])
     return out
 
 
 def main() -> None:
     if "--child" in sys.argv:
         i = sys.argv.index("--child")
-        print(json.dumps(child(sys.argv[i + 1], sys.argv[i + 2])))
+        print(child(sys.argv[i + 1], sys.argv[i + 2]))
         return
-    title = f"memory, {LAYERS:,}-layer chain (median of {REPEAT} fresh processes)"
+    title = f"memory, {LAYERS:,}-layer chain (median of {REPEAT})"
     print(table(title, HEADER, rows()))
+    if "--profile" in sys.argv:
+        profile()
 
 
 if __name__ == "__main__":

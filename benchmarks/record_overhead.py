@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import SIZES, chain, forward_backward, median_times, ms, table  # noqa: E402
+from _bench import SIZES, chain, forward_backward, median_times, ms, table
 
-import gradviz  # noqa: E402
+import gradviz
 
 HEADER = ("layers", "bare ms", "recording ms", "+ build ms", "recording/bare", "total/bare")
 

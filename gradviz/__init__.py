@@ -19,8 +19,8 @@ from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.runner import run
 
 __all__ = [
-    "Graph",
     "GradvizError",
+    "Graph",
     "LimitExceeded",
     "Limits",
     "ProgramError",

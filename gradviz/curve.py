@@ -167,7 +167,7 @@ def labels(graph: Graph) -> dict[str, str]:
 
 # -- choices ---------------------------------------------------------------------------------
 def _floating(node: Node) -> bool:
-    return node.dtype.startswith(("float", "bfloat")) or node.dtype in ("half", "double")
+    return node.dtype.startswith(("float", "bfloat"))
 
 
 def input_choices(graph: Graph, max_elements: int = MAX_ELEMENTS) -> list[InputChoice]:

@@ -281,6 +281,14 @@ def test_short_chains_and_branches_stay() -> None:
     assert [n.id for n in view.nodes] == ["n0", "n1", "n2", "n3", "n4", "f:n5", "n7", "n8"]
 
 
+def test_an_output_stays_visible_inside_a_chain() -> None:
+    graph = chain_graph(10)
+    graph.outputs.insert(0, "n5")  # shown as a result although n6 consumes it
+    view = fold_chains(graph, 2)
+    assert [n.id for n in view.nodes] == ["n0", "n1", "f:n2", "n5", "n6", "f:n7", "n9"]
+    assert view.outputs == ["n5", "n9"]
+
+
 def test_fit_budget_folds_a_2000_layer_chain(tanh_chain: Graph) -> None:
     assert len(tanh_chain.nodes) > 6000
     view, text = fit_budget(tanh_chain)
@@ -340,4 +348,5 @@ def test_search_is_case_insensitive(stack: tuple[nn.Module, Graph]) -> None:
         "norm1" in (graph.node(i).module or graph.node(i).name or "") for i in found
     )
     assert search(graph, "AddMM") == [n.id for n in graph.nodes if n.label == "addmm"]
+    assert search(graph, "addmmbackward0") == search(graph, "AddmmBackward0") != []
     assert search(graph, "  ") == [] and search(graph, "no such thing") == []

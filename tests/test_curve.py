@@ -79,7 +79,7 @@ def multistep_torch(i: int, k: int) -> tuple[float, float]:
     x = torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], requires_grad=True)
     z = 2 * (3 * x + 2) ** 2
     (g,) = torch.autograd.grad(z.reshape(-1)[k], x)
-    return float(z.reshape(-1)[k]), float(g.reshape(-1)[i])
+    return z.reshape(-1)[k].item(), g.reshape(-1)[i].item()
 
 
 def test_element_of_non_scalar_output_by_rerun() -> None:
@@ -104,7 +104,7 @@ def test_sum_of_output_is_labelled_and_differentiated() -> None:
     z = 2 * (3 * x + 2) ** 2
     z.sum().backward()
     assert x.grad is not None
-    assert curve.output_value(graph, out) == float(z.sum())
+    assert curve.output_value(graph, out) == z.sum().item()
     slope = curve.autograd_slope(source, graph, inp, out, 3.0, run)
     assert slope.value == float(x.grad[1, 0])
 
@@ -142,7 +142,7 @@ def test_detached_path_autograd_differs_from_finite_difference() -> None:
 
     assert c.autograd.value == float(loss(1.0, track=True)) == 4.0
     h = 1e-3
-    fd = (float(loss(1.0 + h, False)) - float(loss(1.0 - h, False))) / (2 * h)
+    fd = (loss(1.0 + h, False).item() - loss(1.0 - h, False).item()) / (2 * h)
     assert c.finite_difference.value == pytest.approx(fd, rel=1e-2)
     assert c.finite_difference.value == pytest.approx(10.0, rel=1e-2)
 

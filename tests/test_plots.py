@@ -23,9 +23,9 @@ def polynomial_figure(x0: float = 2.0):  # type: ignore[no-untyped-def]
     assert t.grad is not None
     slope = float(t.grad)
     fig = curve_figure(
-        xs, ys, x=x0, y=float(y), slope=slope, fd_slope=slope - 1e-3, x_label="x", y_label="y"
+        xs, ys, x=x0, y=y.item(), slope=slope, fd_slope=slope - 1e-3, x_label="x", y_label="y"
     )
-    return fig, xs, ys, float(y), slope
+    return fig, xs, ys, y.item(), slope
 
 
 def test_curve_tangent_and_point() -> None:

@@ -165,8 +165,56 @@ HOSTILE: list[tuple[str, str, type[GradvizError]]] = [
     ("empty_strided", T + "torch.empty_strided((2,), (10**12,))", R),
     ("index_bomb", T + "x = torch.ones(10**3, 10**3)\nx[torch.zeros(10**5, dtype=torch.long)]", L),
     (
-        "jacobian_bomb",
+        "hessian_bomb",
         T + "torch.autograd.functional.hessian(lambda x: x.sum(), torch.ones(10**4))",
+        L,
+    ),
+    (
+        "jacobian_bomb",
+        T + "torch.autograd.functional.jacobian(lambda x: x.repeat(3000), torch.ones(3000))",
+        L,
+    ),
+    (
+        "broadcast_tensors",
+        T + "torch.broadcast_tensors(torch.ones(10**5, 1), torch.ones(1, 10**5))",
+        L,
+    ),
+    (
+        "adaptive_pool",
+        T + "torch.nn.functional.adaptive_avg_pool1d(torch.ones(1, 1, 4), 10**9)",
+        L,
+    ),
+    (
+        "take_along_dim",
+        T
+        + "torch.take_along_dim(torch.ones(10**3, 1), torch.zeros(1, 10**6, dtype=torch.long), 1)",
+        L,
+    ),
+    ("np_ndarray", N + "np.ndarray((10**6, 10**6))", R),
+    ("np_ufunc_outer", N + "np.add.outer(np.ones(10**5), np.ones(10**5))", R),
+    ("rng_integers", N + "np.random.default_rng(0).integers(0, 9, size=10**10)", L),
+    ("np_lib", N + "np.lib.format.open_memmap('f', mode='w+', shape=(2,))", R),
+    ("np_ctypeslib", N + "np.ctypeslib.as_array", R),
+    ("np_frompyfunc", N + "np.frompyfunc(lambda x: x, 1, 1)", R),
+    ("np_apply_along_axis", N + "np.apply_along_axis(sum, 0, np.ones((2, 2)))", R),
+    ("module_share_memory", T + "torch.nn.Linear(2, 2).share_memory()", R),
+    ("set_default_device", T + "torch.set_default_device('meta')", R),
+    ("deterministic", T + "torch.use_deterministic_algorithms(True)", R),
+    ("torch_cuda", T + "torch.cuda.is_available()", R),
+    ("torch_backends", T + "torch.backends.cudnn", R),
+    ("torch_distributed", T + "torch.distributed", R),
+    ("pin_memory", T + "torch.ones(2).pin_memory()", R),
+    ("resize_", T + "torch.ones(2).resize_(10**6)", R),
+    ("apply_", T + "torch.ones(2).apply_(lambda v: v)", R),
+    ("help", "help(print)", R),
+    ("exit", "exit()", R),
+    ("memoryview", "memoryview(b'x')", R),
+    ("hasattr", "hasattr(1, 'real')", R),
+    ("dunder_method", "(1).__add__(2)", R),
+    ("arr_tolist_bomb", N + "np.ones(4 * 10**6).tolist()", L),
+    (
+        "module_in_loop",
+        T + "ms = []\nfor i in range(100):\n    ms.append(torch.nn.Linear(1000, 1000))",
         L,
     ),
     # -- deep nesting
@@ -270,6 +318,16 @@ def test_global_generator_only_through_substitution() -> None:
     hooks = InterpreterHooks(substitutions={torch.seed: lambda: seen.append(1) or 7})
     result = interpret(T + "s = torch.seed()", hooks=hooks)
     assert result.namespace["s"] == 7 and seen == [1]
+
+
+def test_uninitialized_memory_is_never_shown() -> None:
+    ns = interpret(
+        T + N + "a = torch.empty(10**5)\nb = torch.Tensor(300, 300)\nc = a.new_empty(999)\n"
+        "d = torch.empty_like(b)\ne = np.empty(10**5)\nf = b.new(50, 50)\n"
+    ).namespace
+    for name in "abcdf":
+        assert not ns[name].any(), name  # type: ignore[attr-defined]
+    assert not ns["e"].any()  # type: ignore[attr-defined]
 
 
 def test_no_file_is_written_by_allowed_programs(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -25,7 +27,7 @@ def test_steps_follow_the_engine_and_colour_edges_as_they_go() -> None:
     assert [s.node for s in steps] == call.order
     assert steps[0].node == call.root and steps[0].grad_in.data == 1.0
     assert len(steps[-1].traversed) == len([e for e in graph.edges if e.kind == "grad"])
-    assert all(a.traversed <= b.traversed for a, b in zip(steps, steps[1:], strict=False))
+    assert all(a.traversed <= b.traversed for a, b in itertools.pairwise(steps))
 
 
 def test_each_step_sends_what_torch_computes() -> None:

@@ -11,7 +11,7 @@ import re
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 
-from gradviz.graph.contract import consumers, contract, grad_norm, group_node, groups
+from gradviz.graph.contract import consumers, contract, grad_norm, group_node, groups, op_chains
 from gradviz.graph.model import Graph, Node
 
 _INDEX = re.compile(r"^(.*)\.(\d+)$")
@@ -90,7 +90,7 @@ def fold_chains(graph: Graph, min_length: int) -> Graph:
     A chain links op u to op v when v is u's only consumer and u is v's only op input
     (leaves and constants may feed v too); the chain's first and last nodes stay.
     """
-    return _fold(graph, _chains(graph), min_length)
+    return _fold(graph, op_chains(graph), min_length)
 
 
 def _fold(graph: Graph, chains: list[list[Node]], min_length: int) -> Graph:
@@ -135,24 +135,25 @@ def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Grap
             feeds[src].add(block.get(e.dst, e.dst))
     sig = {p: _signature(p, ms, mods) for p, ms in members.items()}
     rep: dict[str, str] = {}
-    made: dict[str, Node] = {}
+    runs: dict[str, list[str]] = {}
     for path in members:
         if _joins(_step(path, -1), path, feeds, sig):
             continue  # the middle of a run
         run = [path]
         while _joins(run[-1], _step(run[-1], 1), feeds, sig):
             run.append(_step(run[-1], 1))
-        if len(run) < 2:
-            continue
-        gid, inner = f"r:{path}", [n for p in run for n in members[p]]
-        cls = (classes or {}).get(path) or _class_from_path(path) or "block"
+        if len(run) > 1:
+            runs[f"r:{path}"] = run
+            rep.update((n.id, f"r:{path}") for p in run for n in members[p])
+    made: dict[str, Node] = {}
+    for gid, (inner, inputs, outs) in groups(graph, rep).items():
+        run = runs[gid]
+        cls = (classes or {}).get(run[0]) or _class_from_path(run[0]) or "block"
+        ops = sum(1 for n in members[run[0]] if n.kind == "op")
         last = run[-1].rsplit(".", 1)[1]
-        ops = sum(1 for n in members[path] if n.kind == "op")
-        label = f"{path}\u2013{last} ({cls} ×{len(run)}, {ops} ops each)"
-        inputs, outs = groups(graph, {n.id: gid for n in inner})[gid][1:]
+        label = f"{run[0]}\u2013{last} ({cls} ×{len(run)}, {ops} ops each)"
         made[gid] = group_node(gid, label, inner, inputs, outs, ["collapsed", "repeated"])
-        made[gid].module = _parent(path)
-        rep.update((n.id, gid) for n in inner)
+        made[gid].module = _parent(run[0])
     return contract(graph, rep, made)
 
 
@@ -213,7 +214,7 @@ def search(graph: Graph, text: str) -> list[str]:
 # -- helpers ---------------------------------------------------------------------------------
 def _fold_to(graph: Graph, budget: int) -> tuple[Graph, list[str]]:
     """Fold the fewest chains (the longest first) that bring the graph under ``budget``."""
-    chains = [c for c in _chains(graph) if len(c) > 3]
+    chains = [c for c in op_chains(graph) if len(c) > 3]
     excess, limit = len(graph.nodes) - budget, 3
     for k in sorted((len(c) for c in chains), reverse=True):
         if excess <= 0:
@@ -222,31 +223,6 @@ def _fold_to(graph: Graph, budget: int) -> tuple[Graph, list[str]]:
         limit = k - 1
     labels = (n.label for c in chains if len(c) > limit for n in c[1:-1])
     return _fold(graph, chains, limit), list(dict.fromkeys(labels))
-
-
-def _chains(graph: Graph) -> list[list[Node]]:
-    index, users = graph.index(), consumers(graph)
-    op_inputs: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    for e in graph.edges:
-        if index[e.src].kind == "op" and e.src not in op_inputs[e.dst]:
-            op_inputs[e.dst].append(e.src)
-    outputs = set(graph.outputs)
-    nxt: dict[str, str] = {}
-    for n in graph.nodes:
-        after = set(users[n.id])
-        if n.kind == "op" and n.id not in outputs and len(after) == 1:
-            (v,) = after
-            if index[v].kind == "op" and op_inputs[v] == [n.id]:
-                nxt[n.id] = v
-    linked = set(nxt.values())
-    chains = []
-    for n in graph.nodes:
-        if n.id in nxt and n.id not in linked:
-            chain = [n]
-            while chain[-1].id in nxt:
-                chain.append(index[nxt[chain[-1].id]])
-            chains.append(chain)
-    return chains
 
 
 def _tree(direct: Mapping[str, int]) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""Contraction: map nodes to group nodes and carry edges, outputs and calls across.
+"""Contraction: map nodes to group nodes and carry edges, outputs and calls across; and
+the structure views are made from (consumers, op chains).
 
 Each node maps to itself or to one group; each edge (u, v) becomes (rep(u), rep(v)) minus
 self-loops and duplicates (the first keeps its position and kind).
@@ -177,6 +178,33 @@ def consumers(graph: Graph) -> dict[str, list[str]]:
     for e in graph.edges:
         users[e.src].append(e.dst)
     return users
+
+
+def op_chains(graph: Graph) -> list[list[Node]]:
+    """Maximal op chains: u links to v when v is u's only consumer and u is v's only op
+    input (leaves and constants may feed v too); outputs end a chain."""
+    index, users = graph.index(), consumers(graph)
+    op_inputs: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in graph.edges:
+        if index[e.src].kind == "op" and e.src not in op_inputs[e.dst]:
+            op_inputs[e.dst].append(e.src)
+    outputs = set(graph.outputs)
+    nxt: dict[str, str] = {}
+    for n in graph.nodes:
+        after = set(users[n.id])
+        if n.kind == "op" and n.id not in outputs and len(after) == 1:
+            (v,) = after
+            if index[v].kind == "op" and op_inputs[v] == [n.id]:
+                nxt[n.id] = v
+    linked = set(nxt.values())
+    chains = []
+    for n in graph.nodes:
+        if n.id in nxt and n.id not in linked:
+            chain = [n]
+            while chain[-1].id in nxt:
+                chain.append(index[nxt[chain[-1].id]])
+            chains.append(chain)
+    return chains
 
 
 def shape_text(shape: list[int]) -> str:

@@ -53,6 +53,11 @@ class ChargedIterator:
         return "<iterator>"
 
 
+def charge_sort(n: int, budget: Budget) -> None:
+    """Sorting costs about n*log2(n) comparisons (tensor comparisons are slow ones)."""
+    budget.charge(n * max(n.bit_length(), 1) // 2)
+
+
 def materialize(values: Iterable[Any], budget: Budget, what: str = "list") -> list[Any]:
     """``list(values)``, checking its length before (when known) and charging per element."""
     if not isinstance(values, Iterator):
@@ -132,7 +137,7 @@ class SafeBuiltins:
 
     def sorted(self, values: Iterable[Any], key: Any = None, reverse: bool = False) -> list[Any]:
         items = self._items(values)
-        self.budget.charge(len(items))
+        charge_sort(len(items), self.budget)
         return builtins.sorted(items, key=key, reverse=reverse)
 
     def list(self, values: Iterable[Any] = ()) -> list[Any]:

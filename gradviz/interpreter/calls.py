@@ -135,6 +135,7 @@ class Calls(Core):
         self._raise_pending()
         owner = getattr(fn, "__self__", None)
         self.guard.account(result, (owner,) if family == "tensor" else args)
+        self.guard.scrub(family, name, (owner, *args) if family == "tensor" else args, result)
         return result
 
     def _raise_pending(self) -> None:

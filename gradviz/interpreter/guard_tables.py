@@ -1,9 +1,13 @@
 """How each torch and numpy function can grow its result, by name.
 
-SAFE: the result is never larger than the largest input (unary math, reductions, views that
-do not grow, conversions, in-place methods). ELEMENTWISE: the result is the broadcast of the
-inputs. PRODUCTS: matrix products and contractions, checked for elements and multiply-adds.
-CUBIC: decompositions that cost about m*n*min(m, n). Anything else gets a meta dry run.
+SAFE: the result never has more elements than the largest input (unary math, reductions,
+views that do not grow, conversions, in-place methods). No tensor may ever have more than
+max_tensor_elements elements, not even a stride-0 view (expand, broadcast_to and unfold are
+checked), so "no larger than an input" is a real bound.
+ELEMENTWISE: the result is the broadcast of the inputs.
+PRODUCTS: matrix products and contractions, checked for elements and multiply-adds.
+CUBIC: decompositions that cost about m*n*min(m, n).
+Anything else gets a dry run on meta tensors.
 """
 
 from __future__ import annotations
@@ -33,16 +37,17 @@ SAFE = _set(
     element_size is_floating_point is_complex is_contiguous equal allclose is_nonzero
     is_same_size is_signed is_conj is_neg is_inference get_device data_ptr nonzero argwhere
     unique unique_consecutive trace diagonal tril triu bucketize searchsorted gather
-    take_along_dim backward register_hook register_post_accumulate_grad_hook numpy to stride
+    backward register_hook register_post_accumulate_grad_hook numpy to stride
     storage_offset real imag conj resolve_conj resolve_neg conj_physical view_as_real
     view_as_complex frexp layer_norm group_norm batch_norm instance_norm rms_norm
     local_response_norm sum_to_size renorm polygamma mvlgamma isin index_add index_copy
     index_fill index_put scatter scatter_add scatter_reduce masked_scatter put dim_order
-    is_leaf requires_grad_ zero_ fill_ type new_zeros_like max_pool1d max_pool2d max_pool3d
-    avg_pool1d avg_pool2d avg_pool3d adaptive_max_pool1d adaptive_avg_pool1d lp_pool1d
+    is_leaf requires_grad_ zero_ fill_ type tolist dequantize is_set_to to_sparse to_sparse_coo
+    to_sparse_csr to_sparse_csc to_sparse_bsr to_sparse_bsc max_pool1d max_pool2d max_pool3d
+    avg_pool1d avg_pool2d avg_pool3d lp_pool1d
     lp_pool2d lp_pool3d max_pool1d_with_indices max_pool2d_with_indices max_pool3d_with_indices
     empty_like zeros_like ones_like rand_like randn_like randint_like full_like
-    detach_copy clone_ atleast_1d atleast_2d atleast_3d broadcast_tensors
+    detach_copy atleast_1d atleast_2d atleast_3d
     __get__ __set__ __repr__ __format__ __bool__ __len__ __float__ __int__ __index__
     __complex__ __contains__ __reversed__ __iter__ __hash__ __neg__ __pos__ __abs__ __invert__
     __setitem__ __array__ __deepcopy__ __reduce_ex__ __long__ __nonzero__ __array_wrap__
@@ -67,7 +72,7 @@ ELEMENTWISE = _set(
     binary_cross_entropy_with_logits kl_div cross_entropy nll_loss poisson_nll_loss
     gaussian_nll_loss soft_margin_loss margin_ranking_loss hinge_embedding_loss
     cosine_embedding_loss multilabel_soft_margin_loss multilabel_margin_loss multi_margin_loss
-    cosine_similarity pairwise_distance cross dist threshold prelu complex polar
+    cosine_similarity pairwise_distance cross dist threshold prelu complex polar binomial
     __eq__ __ne__ __lt__ __le__ __gt__ __ge__
     """
 ) | frozenset(_DUNDERS)
@@ -82,8 +87,7 @@ PRODUCTS = _set(
 CUBIC = _set(
     """
     det logdet slogdet inverse pinverse svd qr cholesky lu matrix_exp matrix_power
-    triangular_solve cholesky_solve cholesky_inverse lu_solve geqrf orgqr ormqr lobpcg
-    svd_lowrank pca_lowrank
+    triangular_solve cholesky_solve cholesky_inverse lu_solve geqrf orgqr ormqr
     """
 )
 # Factories: each has its own estimate from its size arguments (see calls to size_from).

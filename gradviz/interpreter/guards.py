@@ -69,6 +69,12 @@ def sequence_shape(data: object) -> list[int]:
 
 def broadcast_shape(shapes: Sequence[Shape]) -> Shape | None:
     """numpy/torch broadcasting of ``shapes``; None when they do not broadcast."""
+    if len(shapes) == 2:  # the usual case: same shapes, or one side a scalar
+        a, b = shapes
+        if a == b or not b:
+            return a
+        if not a:
+            return b
     ndim = max((len(s) for s in shapes), default=0)
     out = [1] * ndim
     for s in shapes:
@@ -136,8 +142,8 @@ def size_from(args: Sequence[object], kwargs: dict[str, Any], first: int = 0) ->
     if "size" in kwargs:
         return as_dims(kwargs["size"])
     rest = args[first:]
-    if len(rest) == 1 and not isinstance(rest[0], int):
-        return as_dims(rest[0])
+    if rest and not isinstance(rest[0], bool | int | float):
+        return as_dims(rest[0])  # a sequence or torch.Size, maybe followed by a fill value
     dims: list[int] = []
     for a in rest:
         d = _as_int(a) if not isinstance(a, float) else None

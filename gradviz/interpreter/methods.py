@@ -12,7 +12,7 @@ from typing import Any
 
 from gradviz.interpreter import formatting
 from gradviz.interpreter.budget import Budget
-from gradviz.interpreter.builtins import materialize
+from gradviz.interpreter.builtins import charge_sort, materialize
 
 Method = Callable[..., Any]
 
@@ -65,6 +65,13 @@ _SET_ITERABLES = frozenset(
 
 
 def _list_method(lst: list[Any], name: str, b: Budget) -> Method | None:
+    if name == "sort":
+
+        def sort(*, key: Any = None, reverse: bool = False) -> None:
+            charge_sort(len(lst), b)
+            lst.sort(key=key, reverse=reverse)
+
+        return sort
     if name == "extend":
 
         def extend(values: Iterable[Any]) -> None:

@@ -51,6 +51,7 @@ COMPARE: dict[type[ast.cmpop], tuple[str, _Op]] = {
 }
 _ARRAYS = (torch.Tensor, np.ndarray)
 _SEQUENCES = (str, list, tuple, bytes)
+_SCALARS = frozenset({int, float, bool})
 
 
 class Operators:
@@ -63,6 +64,10 @@ class Operators:
     def binary(self, op: type[ast.operator], a: Any, b: Any, inplace: bool = False) -> Any:
         symbol, plain, augmented = BINARY[op]
         fn = augmented if inplace else plain
+        if type(b) in _SCALARS and isinstance(a, torch.Tensor) and symbol != "@":
+            result = fn(a, b)  # same size as ``a``: nothing to check before
+            self.guard.account(result, (a,))
+            return result
         if isinstance(a, _ARRAYS) or isinstance(b, _ARRAYS):
             if isinstance(a, _SEQUENCES) or isinstance(b, _SEQUENCES):
                 self._sequence(symbol, a, b)  # [0] * torch.tensor(10**9) repeats the list

@@ -63,6 +63,10 @@ TORCH_DENIED: dict[str, str] = {
         ).split(),
         _GLOBAL,
     ),
+    **dict.fromkeys(
+        "lobpcg svd_lowrank pca_lowrank".split(),
+        "its iterations run inside torch where the time limit cannot stop them",
+    ),
 }
 # Internal kernels with little input checking: not part of the tutorial surface.
 INTERNAL_PREFIXES = (

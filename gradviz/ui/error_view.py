@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import streamlit as st
 
 from gradviz.ui.runs import Failure
 
+_log = logging.getLogger(__name__)
 _TITLES = {
     "syntax error": "Syntax error",
     "refused": "Not allowed",
@@ -44,3 +49,13 @@ def show_failure(failure: Failure, source: str, *, stale: bool) -> None:
             "ran. Your text is kept in the editor.",
             icon=":material/history:",
         )
+
+
+@contextmanager
+def guarded(what: str) -> Iterator[None]:
+    """Run a panel; a bug in it becomes one line on the page (details in the server log)."""
+    try:
+        yield
+    except Exception:  # a gradviz bug: never a traceback on the page
+        _log.exception("internal error while drawing %s", what)
+        st.error(f"**Internal error** — gradviz could not draw {what}. This is a bug in gradviz.")

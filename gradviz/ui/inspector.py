@@ -163,7 +163,12 @@ def inspector_panel(graph: Graph, display: Display) -> None:
     with left:
         show_tensor(node.value, "Value", display, "no value recorded")
     with right:
-        what = "Gradient (.grad)" if node.kind == "leaf" else "Gradient (d root / d this)"
+        if "grad_not_accumulated" in node.flags:
+            what = "Gradient (returned by autograd.grad; .grad stays None)"
+        elif node.kind == "leaf":
+            what = "Gradient (.grad)"
+        else:
+            what = "Gradient (d root / d this)"
         show_tensor(node.grad, what, display, "no gradient: no backward call reached it")
     _saved(node, display)
     _chain(graph, node, display)

@@ -116,6 +116,19 @@ def test_internal_error_has_no_traceback(monkeypatch: pytest.MonkeyPatch) -> Non
     assert "Showing the last good run (stale)" in page_text(at)
 
 
+def test_a_bug_in_a_panel_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradviz.ui import plot_panel
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("panel detail")
+
+    monkeypatch.setattr(plot_panel, "curve_panel", broken)
+    at = open_app()
+    assert "could not draw the curve" in at.error[0].value
+    assert "panel detail" not in page_text(at)
+    assert at.get("graphviz_chart")  # the rest of the page is there
+
+
 def test_run_button_reruns_the_text() -> None:
     at = open_app()
     at.text_area(key="code").set_value(

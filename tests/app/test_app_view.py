@@ -155,3 +155,11 @@ def test_downloads_present() -> None:
     from gradviz.render.svg import svg_engine
 
     assert ("SVG" in labels) == (svg_engine() is not None)
+
+
+def test_inspector_says_where_a_returned_gradient_came_from() -> None:
+    at = open_app()
+    at.selectbox(key="example").set_value("autograd_grad").run()
+    pick_node(at, "w (leaf)")
+    assert "returned by autograd.grad; .grad stays None" in markdown_text(at)
+    assert any("grad_not_accumulated" in c.value for c in at.caption)

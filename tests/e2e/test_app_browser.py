@@ -37,7 +37,7 @@ def graph_svg(page: Page) -> Locator:
 def open_app(page: Page, url: str, query: str = "") -> None:
     page.goto(url + query)
     expect(graph_svg(page)).to_be_visible()
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart").first.locator(".main-svg").first).to_be_visible()
 
 
 def drawn_nodes(page: Page) -> list[str]:
@@ -58,8 +58,12 @@ def run_button(page: Page) -> Locator:
 
 
 def settle(page: Page) -> None:
-    """Wait until the script run is over (the running indicator is gone)."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+    """Wait until the script run is over (the running indicator is gone) and the curve is
+    drawn."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    plots = page.get_by_test_id("stPlotlyChart")
+    if plots.count():
+        expect(plots.first.locator(".main-svg").first).to_be_visible()
 
 
 def type_and_run(page: Page, program: str) -> None:
@@ -80,6 +84,7 @@ def test_default_view_shows_the_polynomial(page: Page, app_url: str) -> None:
     expect(page.get_by_test_id("stPlotlyChart").first).to_contain_text("autograd slope 93")
     assert len(drawn_nodes(page)) == len(gradviz.run(DEFAULT.code).nodes)
     assert editor(page).input_value() == DEFAULT.code
+    page.set_viewport_size({"width": 1440, "height": 1200})
     settle(page)
     page.screenshot(path=str(ASSETS / "screenshot-default.png"))
 

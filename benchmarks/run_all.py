@@ -1,0 +1,58 @@
+"""Run every benchmark and print one table of ratios (``make bench``).
+
+Each row is measured side by side in this one run (median of repeated measurements); the
+detailed tables of each benchmark follow. Tests never assert on these numbers.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import draw_vs_torchviz
+import memory
+import record_overhead
+import torch
+from _bench import table
+
+TARGETS = {"draw": 1.0, "record": 3.0}
+
+
+def main() -> None:
+    start = time.perf_counter()
+    print(f"python {platform.python_version()}, torch {torch.__version__}, {platform.machine()}")
+    draw = draw_vs_torchviz.rows()
+    record = record_overhead.rows()
+    mem = memory.rows()
+    summary: list[list[object]] = []
+    for row in draw:
+        ratio = float(str(row[5]).rstrip("×"))
+        what = f"draw / make_dot, {row[0]:,} layers, after {row[1]}"
+        summary.append([what, row[5], f"≤ {TARGETS['draw']:.1f}×", _ok(ratio, TARGETS["draw"])])
+    for row in record:
+        for i, kind in ((4, "recording only"), (5, "recording + build")):
+            ratio = float(str(row[i]).rstrip("×"))
+            what = f"record / bare, {row[0]:,} layers, {kind}"
+            summary.append([what, row[i], f"≤ {TARGETS['record']:.1f}×", _ok(ratio, 3.0)])
+    for row in mem:
+        summary.append([f"memory record+build / bare: {row[0]}", row[3], "", ""])
+    print(table("summary", ("measure", "ratio", "target", ""), summary))
+    print()
+    print(table("draw vs make_dot", draw_vs_torchviz.HEADER, draw))
+    print()
+    print(table("record() overhead", record_overhead.HEADER, record))
+    print()
+    print(table("memory, 2,000-layer chain", memory.HEADER, mem))
+    print(f"\n({time.perf_counter() - start:.0f} s)")
+
+
+def _ok(ratio: float, target: float) -> str:
+    return "ok" if ratio <= target else "over"
+
+
+if __name__ == "__main__":
+    main()
