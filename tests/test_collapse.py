@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 import torch
 from torch import nn
@@ -259,6 +262,21 @@ def test_backward_calls_refer_to_view_nodes(stack: tuple[nn.Module, Graph]) -> N
     assert call.order and set(call.order) <= ids and call.order[0] == call.root
     assert [s.node for s in call.steps] == call.order
     assert set(call.leaf_grads) <= ids
+
+
+@pytest.mark.xfail(reason="render/dot.py writes node ids bare; m:/f:/r: ids need quoting")
+def test_collapsed_views_render_to_valid_dot(stack: tuple[nn.Module, Graph]) -> None:
+    _, graph = stack
+    view = fold_chains(fold_repeats(collapse_modules(graph, {"model.layers.0.self_attn"})), 3)
+    assert any(":" in n.id for n in view.nodes)
+    dot = gradviz.to_dot(view)
+    for node_id in (n.id for n in view.nodes):
+        bare = node_id.isidentifier() and f"  {node_id} [" in dot
+        assert bare or f'  "{node_id}" [' in dot, node_id
+    binary = shutil.which("graphviz-pure")
+    if binary:
+        done = subprocess.run([binary, "-Tsvg"], input=dot.encode(), capture_output=True)
+        assert done.returncode == 0 and b"unrecognized" not in done.stderr
 
 
 # -- folding ---------------------------------------------------------------------------------

@@ -191,6 +191,43 @@ def test_factories_are_refused_before_allocating(
         guard().torch_call(name, getattr(torch, name), args, kwargs)
 
 
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"),
+    [
+        ("combinations", (torch.arange(100.0),), {"r": 4}),
+        ("cov", (torch.ones(3000, 2),), {}),
+        ("histogramdd", (torch.rand(5, 3),), {"bins": 200}),
+        ("one_hot", (torch.tensor([10**7]),), {}),
+        ("bincount", (torch.tensor([10**7]),), {}),
+        ("repeat_interleave", (torch.ones(10), 10**6), {}),
+        ("new_full", (torch.ones(2), (3000, 3000), 1.0), {}),
+        ("scaled_dot_product_attention", (torch.ones(1, 3000, 2),) * 3, {}),
+    ],
+)
+def test_data_dependent_sizes_have_their_own_estimates(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    with pytest.raises(LimitExceeded):
+        guard().torch_call(name, None, args, kwargs)
+
+
+def test_data_dependent_sizes_allow_small_calls() -> None:
+    gd = guard()
+    gd.torch_call("combinations", None, (torch.arange(10.0),), {"r": 3})
+    gd.torch_call("one_hot", None, (torch.tensor([3, 1]),), {})
+    gd.torch_call("repeat_interleave", None, (torch.ones(10), torch.full((10,), 3)), {})
+
+
+def test_dry_runs_are_remembered_per_signature() -> None:
+    gd = guard()
+    x = torch.ones(4, 4)
+    gd.torch_call("kron", torch.kron, (x, x), {})
+    gd.torch_call("kron", torch.kron, (x, x), {})
+    assert len(gd._dry_runs) == 1
+    gd.torch_call("kron", torch.kron, (x, torch.ones(2)), {})
+    assert len(gd._dry_runs) == 2
+
+
 def test_small_factories_pass() -> None:
     gd = guard()
     for name, args in [("zeros", (2, 3)), ("randn", (100,)), ("arange", (0, 10)), ("eye", (4,))]:
@@ -209,7 +246,7 @@ def test_operator_broadcast_and_matmul_checks() -> None:
 
 def test_numpy_estimates() -> None:
     gd = guard()
-    for name, args, kwargs in [
+    cases: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
         ("zeros", ((10**6, 10**6),), {}),
         ("arange", (10**12,), {}),
         ("linspace", (0, 1), {"num": 10**8}),
@@ -219,7 +256,8 @@ def test_numpy_estimates() -> None:
         ("normal", (0, 1), {"size": (10**4, 10**4)}),
         ("rand", (10**4, 10**4), {}),
         ("diag", (np.ones(10**4),), {}),
-    ]:
+    ]
+    for name, args, kwargs in cases:
         with pytest.raises(LimitExceeded):
             gd.numpy_call(name, args, kwargs)
     gd.numpy_call("zeros", ((3, 4),), {})

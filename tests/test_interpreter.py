@@ -26,6 +26,18 @@ def tutorial(name: str) -> str:
     return (TUTORIALS / name).read_text()
 
 
+def tensor(namespace: dict[str, object], name: str) -> torch.Tensor:
+    value = namespace[name]
+    assert isinstance(value, torch.Tensor), f"{name} is {type(value).__name__}"
+    return value
+
+
+def grad(namespace: dict[str, object], name: str) -> torch.Tensor:
+    value = tensor(namespace, name).grad
+    assert value is not None, f"{name}.grad is None"
+    return value
+
+
 def run_python(source: str, seed: int | None = None) -> tuple[str, dict[str, Any]]:
     """The oracle: CPython itself runs the (trusted) test program."""
     if seed is not None:
@@ -266,6 +278,8 @@ TENSOR_PROGRAMS = {
     "sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)\nfor i in range(3):\n"
     "    opt.zero_grad()\n    (w * w).sum().backward()\n    opt.step()\n    sched.step()\n"
     "print(w, sched.get_last_lr(), opt.param_groups[0]['lr'])",
+    "decorated_no_grad": "import torch\n@torch.no_grad()\ndef double(t):\n    return t * 2\n"
+    "x = torch.ones(2, requires_grad=True)\nprint(double(x), double(x).requires_grad)",
     "python_sum_of_tensor": "import torch\nw = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)\n"
     "s = sum(w)\nprint(s, torch.autograd.grad(s, w))",
     "fstring_tensor": "import torch\nx = torch.tensor([1.5, 2.5])\nprint(f'{x}', f'{x[0]:.3f}',"
@@ -283,7 +297,7 @@ def test_tensor_namespace_equals_torch() -> None:
     result, _, namespace = run_both(TENSOR_PROGRAMS["matmul_chain"])
     for key in ("W", "b", "h", "loss"):
         torch.testing.assert_close(result.namespace[key], namespace[key])
-    torch.testing.assert_close(result.namespace["W"].grad, namespace["W"].grad)
+    torch.testing.assert_close(grad(result.namespace, "W"), namespace["W"].grad)
 
 
 def test_deep_tanh_chain_equals_torch() -> None:
@@ -300,8 +314,8 @@ def test_hook_registered_by_program_runs_after_the_run() -> None:
         "import torch\nx = torch.ones(2, requires_grad=True)\nx.register_hook(lambda g: g * 3)\n"
         "y = (x * 2).sum()"
     )
-    result.namespace["y"].backward()  # type: ignore[union-attr]
-    torch.testing.assert_close(result.namespace["x"].grad, torch.full((2,), 6.0))  # type: ignore[union-attr]
+    tensor(result.namespace, "y").backward()
+    torch.testing.assert_close(grad(result.namespace, "x"), torch.full((2,), 6.0))
 
 
 def test_user_function_called_by_torch_counts_steps() -> None:
@@ -331,22 +345,22 @@ def test_tutorial_prints_exactly_what_python_prints(name: str) -> None:
 
 def test_t000_gradients() -> None:
     ns = interpret(tutorial("t000_gradients.py")).namespace
-    assert ns["o"].item() == 20.0  # type: ignore[attr-defined]
-    assert ns["x"].grad.tolist() == [10.0, 10.0]  # type: ignore[attr-defined]
+    assert tensor(ns, "o").item() == 20.0
+    assert grad(ns, "x").tolist() == [10.0, 10.0]
 
 
 def test_t001a_polynomial() -> None:
     result = interpret(tutorial("t001a_polynomial.py"))
-    assert result.namespace["y"].item() == 63.0  # type: ignore[attr-defined]
-    assert result.namespace["x"].grad.item() == 93.0  # type: ignore[attr-defined]
+    assert tensor(result.namespace, "y").item() == 63.0
+    assert grad(result.namespace, "x").item() == 93.0
     assert "tensor(63., grad_fn=<AddBackward0>)" in result.stdout
     assert "tensor(93.)" in result.stdout
 
 
 def test_t001b_multistep() -> None:
     ns = interpret(tutorial("t001b_multistep.py")).namespace
-    assert ns["out"].item() == 140.0  # type: ignore[attr-defined]
-    assert ns["x"].grad.tolist() == [[10, 16, 22], [22, 16, 10]]  # type: ignore[attr-defined]
+    assert tensor(ns, "out").item() == 140.0
+    assert grad(ns, "x").tolist() == [[10, 16, 22], [22, 16, 10]]
 
 
 def test_t002a_gradients_accumulate_then_zero() -> None:
@@ -357,8 +371,9 @@ def test_t002a_gradients_accumulate_then_zero() -> None:
 
 def test_t002b_autograd_grad_is_ones() -> None:
     result = interpret(tutorial("t002b_autograd_grad.py"))
-    (grad,) = result.last_value  # type: ignore[misc]
-    torch.testing.assert_close(grad, torch.ones(5))
+    assert isinstance(result.last_value, tuple)
+    (gradient,) = result.last_value
+    torch.testing.assert_close(gradient, torch.ones(5))
     assert result.echoes == [(4, repr(result.last_value))]
 
 
@@ -390,7 +405,7 @@ def test_t002e_jacobian_columns_match_torch() -> None:
     ns = result.namespace
     torch.testing.assert_close(ns["jacT"], namespace["jacT"])
     # Column i is grad(y, x, e_i) = w1^T e_i, i.e. row i of w1: jacT is w1 transposed.
-    torch.testing.assert_close(ns["jacT"], ns["w1"].T)  # type: ignore[union-attr]
+    torch.testing.assert_close(tensor(ns, "jacT"), tensor(ns, "w1").T)
 
 
 def test_t003a_accumulated_gradient_matches_torch() -> None:
@@ -401,7 +416,7 @@ def test_t003a_accumulated_gradient_matches_torch() -> None:
     y = x + 2
     (y**2 * 2).mean().backward()
     (y**2 * 2).backward(torch.Tensor([1.0, 1.0, 1.0]))
-    torch.testing.assert_close(ns["x"].grad, x.grad)  # type: ignore[union-attr]
+    torch.testing.assert_close(grad(ns, "x"), x.grad)
 
 
 def test_t003d_sgd_steps() -> None:

@@ -55,7 +55,7 @@ class ChargedIterator:
 
 def charge_sort(n: int, budget: Budget) -> None:
     """Sorting costs about n*log2(n) comparisons (tensor comparisons are slow ones)."""
-    budget.charge(n * max(n.bit_length(), 1) // 2)
+    budget.charge(n * max(n.bit_length(), 1))
 
 
 def materialize(values: Iterable[Any], budget: Budget, what: str = "list") -> list[Any]:

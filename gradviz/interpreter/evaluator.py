@@ -53,9 +53,11 @@ class Interpreter(Statements):
         echoes: list[tuple[int, str]] = []
         last: Any = None
         body = tree.body
+        place = (1, 1)
         self.running = True
         try:
             for i, stmt in enumerate(body):
+                place = (stmt.lineno, stmt.col_offset + 1)
                 if type(stmt) is not ast.Expr:
                     self.exec(stmt)
                     continue
@@ -64,10 +66,10 @@ class Interpreter(Statements):
                     echoes.append((stmt.lineno, self.safe_repr(value)))
                 if i == len(body) - 1:
                     last = value
-        except GradvizError:
-            raise
+        except GradvizError as e:
+            raise e.located(*place) from None
         except Exception as e:
-            raise program_error(e) from None
+            raise program_error(e).located(*place) from None
         finally:
             self.running = False
             self.pending = None

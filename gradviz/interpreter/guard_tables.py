@@ -48,6 +48,7 @@ SAFE = _set(
     lp_pool2d lp_pool3d max_pool1d_with_indices max_pool2d_with_indices max_pool3d_with_indices
     empty_like zeros_like ones_like rand_like randn_like randint_like full_like
     detach_copy atleast_1d atleast_2d atleast_3d
+    Parameter Buffer Variable grad
     __get__ __set__ __repr__ __format__ __bool__ __len__ __float__ __int__ __index__
     __complex__ __contains__ __reversed__ __iter__ __hash__ __neg__ __pos__ __abs__ __invert__
     __setitem__ __array__ __deepcopy__ __reduce_ex__ __long__ __nonzero__ __array_wrap__

@@ -79,12 +79,13 @@ def _check(tree: ast.Module, limits: Limits) -> None:
             _check_node(node, in_loop, in_func, place, limits)
         except GradvizError as e:
             raise e.located(*place) from None
+        children = []
         for field, value in ast.iter_fields(node):
             loop, func = _context(node, field, in_loop, in_func)
-            children = value if isinstance(value, list) else [value]
-            for child in children:
+            for child in value if isinstance(value, list) else [value]:
                 if isinstance(child, ast.AST):
-                    stack.append((child, depth + 1, loop, func, place))
+                    children.append((child, depth + 1, loop, func, place))
+        stack.extend(reversed(children))  # so that problems are found in source order
 
 
 def _context(node: ast.AST, field: str, in_loop: bool, in_func: bool) -> tuple[bool, bool]:
