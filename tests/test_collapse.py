@@ -264,7 +264,6 @@ def test_backward_calls_refer_to_view_nodes(stack: tuple[nn.Module, Graph]) -> N
     assert set(call.leaf_grads) <= ids
 
 
-@pytest.mark.xfail(reason="render/dot.py writes node ids bare; m:/f:/r: ids need quoting")
 def test_collapsed_views_render_to_valid_dot(stack: tuple[nn.Module, Graph]) -> None:
     _, graph = stack
     view = fold_chains(fold_repeats(collapse_modules(graph, {"model.layers.0.self_attn"})), 3)

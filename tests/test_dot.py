@@ -72,7 +72,7 @@ def test_highlight_and_traversed_edges() -> None:
         graph, RenderOptions(highlight=edge.dst, traversed=frozenset({(edge.src, edge.dst)}))
     )
     assert 'color="#f59e0b" penwidth=4' in dot
-    assert f'{edge.src} -> {edge.dst} [color="#ea580c"' in dot
+    assert f'"{edge.src}" -> "{edge.dst}" [color="#ea580c"' in dot
 
 
 @pytest.mark.skipif(shutil.which("graphviz-pure") is None, reason="needs graphviz-pure")

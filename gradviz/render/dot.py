@@ -170,7 +170,7 @@ def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[s
         border, pen = palette.highlight, palette.pen * 4
     label = node_label(node, opts, palette)
     return (
-        f'{node.id} [label={label} shape=box style="{style}" fillcolor="{fill}" '
+        f'"{node.id}" [label={label} shape=box style="{style}" fillcolor="{fill}" '
         f'color="{border}" penwidth={pen:g}]'
     )
 
@@ -187,7 +187,7 @@ def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, nodes: dict[st
     if (edge.src, edge.dst) in opts.traversed:
         attrs[0] = f'color="{palette.traversed}"'
         attrs.append(f"penwidth={palette.pen * 3:g}")
-    return f"{edge.src} -> {edge.dst} [{' '.join(attrs)}]"
+    return f'"{edge.src}" -> "{edge.dst}" [{" ".join(attrs)}]'
 
 
 def _legend(palette: Palette) -> list[str]:
