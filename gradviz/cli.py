@@ -32,8 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--direction", choices=("TB", "LR"), default="TB")
     trace.add_argument("--theme", choices=("light", "dark", "projector"), default="light")
 
-    app = commands.add_parser("app", help="start the Streamlit app")
-    app.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed to streamlit run")
+    commands.add_parser("app", help="start the Streamlit app (other options go to streamlit run)")
     return parser
 
 
@@ -83,10 +82,13 @@ def trace(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args, extra = _parser().parse_known_args(argv)
     if args.command == "trace":
+        if extra:
+            _parser().error(f"unrecognized arguments: {' '.join(extra)}")
         return trace(args)
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), *args.streamlit_args]
+    # Everything after `app` (e.g. --server.port 8600) goes to `streamlit run`.
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), *extra]
     return subprocess.call(command)
 
 

@@ -1,0 +1,55 @@
+"""gradviz in the browser: the page ``streamlit run app.py`` and ``gradviz app`` show.
+
+Layout and wiring only; the panels live in ``gradviz/ui``.
+"""
+
+import streamlit as st
+
+from gradviz.ui import (
+    downloads,
+    editor,
+    error_view,
+    graph_panel,
+    inspector,
+    options,
+    output_panel,
+    plot_panel,
+    session,
+)
+
+st.set_page_config(page_title="gradviz: see autograd", page_icon="∂", layout="wide")
+
+with st.sidebar:
+    st.title("gradviz")
+    st.caption("See what PyTorch's autograd did: every value and every gradient.")
+    source = editor.sidebar()
+    display = options.options_panel()
+    options.apply_style(display)  # page-wide CSS, emitted where it takes no room
+
+view = session.resolve(source)
+if view.failure is not None:
+    error_view.show_failure(view.failure, source, stale=view.stale)
+if view.graph is not None:
+    # On a projector the graph gets the full width, the curve goes below it.
+    if display.presentation:
+        graph_col, side_col = st.container(), st.container()
+    else:
+        graph_col, side_col = st.columns([3, 2], gap="large")
+    with side_col:
+        st.subheader("Curve and tangent")
+        figure_box = st.container()
+        point = plot_panel.point_controls(view.source, view.graph)
+        shown = plot_panel.graph_at(view.source, view.graph, point)
+    with graph_col:
+        st.subheader("Graph")
+        dot = graph_panel.graph_panel(shown, display.render, stale=view.stale)
+        downloads.downloads_panel(shown, dot)
+    with side_col:
+        if point is not None:
+            with figure_box, error_view.guarded("the curve"):
+                plot_panel.curve_panel(view.source, shown, point, display)
+        st.subheader("Output")
+        output_panel.output_panel(shown)
+    st.subheader("Inspector")
+    with error_view.guarded("the inspector"):
+        inspector.inspector_panel(shown, display)
