@@ -25,9 +25,9 @@ TARGETS = {"draw": 1.0, "record": 3.0}
 def main() -> None:
     start = time.perf_counter()
     print(f"python {platform.python_version()}, torch {torch.__version__}, {platform.machine()}")
+    mem = memory.rows()  # first: its fresh processes are the least disturbed then
     draw = draw_vs_torchviz.rows()
     record = record_overhead.rows()
-    mem = memory.rows()
     summary: list[list[object]] = []
     for row in draw:
         ratio = float(str(row[5]).rstrip("×"))
