@@ -30,17 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 import gradviz  # noqa: E402
 from gradviz.examples import DEFAULT, EXAMPLES  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the e2e suite's browser)
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 RESET = "import torch\nreset = torch.ones(1, requires_grad=True)\n"
 """A one-node program run between measurements, so the next graph is surely new."""
 COUNT_NODES = """(want) => {
@@ -89,7 +80,7 @@ def main() -> None:
     results: dict[str, list[float]] = {}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.set_default_timeout(60_000)
             started = time.perf_counter()

@@ -18,7 +18,7 @@ import torch
 
 from gradviz.errors import GradvizError
 from gradviz.graph.model import Graph, Node
-from gradviz.values import TensorValue
+from gradviz.values import TensorValue, flatten
 
 Overrides = dict[int, dict[int, float]]
 Runner = Callable[[str, Overrides | None], Graph]
@@ -84,15 +84,7 @@ def flat(value: TensorValue | None) -> list[Any] | None:
     """A snapshot's elements in row-major order (None if only a summary was kept)."""
     if value is None or value.data is None:
         return None
-    out: list[Any] = []
-    stack = [value.data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(reversed(item))
-        else:
-            out.append(item)
-    return out
+    return flatten(value.data)
 
 
 def element(value: TensorValue | None, index: int) -> float | None:

@@ -41,6 +41,19 @@ class TensorValue:
         return n
 
 
+def flatten(data: Nested) -> list[Any]:
+    """Nested lists (or a bare number) as one flat list, in row-major order, without recursion."""
+    out: list[Any] = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            out.append(item)
+    return out
+
+
 FULL_VALUE_LIMIT = 10_000
 """Tensors up to this many elements are carried in full; larger ones as a Summary."""
 SUMMARY_HEAD = 8

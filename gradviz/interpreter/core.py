@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,6 @@ from gradviz.interpreter.scope import Scope, Signal
 from gradviz.limits import Limits
 
 _PLACE = "_gradviz_place"
-_monotonic = time.monotonic
 
 
 @dataclass
@@ -94,11 +92,8 @@ class Core:
     # -- dispatch -------------------------------------------------------------------------------
     def eval(self, node: ast.expr) -> Any:
         """Evaluate one expression node: one step, then its handler."""
-        budget = self.budget
-        budget.steps += 1
         try:
-            if budget.steps > budget.max_steps or _monotonic() > budget.deadline:
-                budget.exhausted()
+            self.budget.tick()
             handler = self.expressions.get(type(node))
             if handler is None:
                 raise RefusedError(f"{type(node).__name__} expressions are not supported")
@@ -112,11 +107,8 @@ class Core:
 
     def exec(self, node: ast.stmt) -> Signal | None:
         """Run one statement: one step, the on_line hook, then its handler."""
-        budget = self.budget
-        budget.steps += 1
         try:
-            if budget.steps > budget.max_steps or _monotonic() > budget.deadline:
-                budget.exhausted()
+            self.budget.tick()
             if self.on_line is not None and not self.quiet:
                 self.on_line(node.lineno)
             handler = self.statements.get(type(node))

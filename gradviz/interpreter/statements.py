@@ -19,6 +19,10 @@ _CM_NAMES = (
 )
 
 
+_KEEP_GOING = object()
+"""A loop iteration ended normally (or by continue): go on to the next."""
+
+
 class Statements(Expressions):
     """Handlers for every supported statement node; registered in ``statement_table``."""
 
@@ -128,12 +132,9 @@ class Statements(Expressions):
             count += 1
             self.loop_limit(count)
             self.assign(node.target, item)
-            signal = self.exec_block(node.body)
-            if signal is not None:
-                if signal is BREAK:
-                    return None
-                if signal is not CONTINUE:
-                    return signal
+            outcome = self._iteration(node.body)
+            if outcome is not _KEEP_GOING:
+                return outcome  # type: ignore[return-value]
         return self.exec_block(node.orelse) if node.orelse else None
 
     def exec_while(self, node: ast.While) -> Signal | None:
@@ -141,13 +142,17 @@ class Statements(Expressions):
         while self.eval(node.test):
             count += 1
             self.loop_limit(count)
-            signal = self.exec_block(node.body)
-            if signal is not None:
-                if signal is BREAK:
-                    return None
-                if signal is not CONTINUE:
-                    return signal
+            outcome = self._iteration(node.body)
+            if outcome is not _KEEP_GOING:
+                return outcome  # type: ignore[return-value]
         return self.exec_block(node.orelse) if node.orelse else None
+
+    def _iteration(self, body: list[ast.stmt]) -> object:
+        """One pass of a loop body: _KEEP_GOING, or what the loop returns (None on break)."""
+        signal = self.exec_block(body)
+        if signal is None or signal is CONTINUE:
+            return _KEEP_GOING
+        return None if signal is BREAK else signal
 
     def exec_if(self, node: ast.If) -> Signal | None:
         return self.exec_block(node.body if self.eval(node.test) else node.orelse)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradviz.values import TensorValue
+from gradviz.values import TensorValue, flatten
 
 
 def number(x: Any, precision: int = 4) -> str:
@@ -57,20 +57,8 @@ def tensor_lines(value: TensorValue, precision: int = 4, max_items: int = 6) -> 
         rows[0] = "[" + rows[0]
         rows[-1] = rows[-1] + "]"
         return rows
-    flat = _flatten(data)
+    flat = flatten(data)
     return [_flat_row(flat, precision, max_items) + f" ({len(value.shape)}-d)"]
-
-
-def _flatten(data: Any) -> list[Any]:
-    out: list[Any] = []
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(reversed(item))
-        else:
-            out.append(item)
-    return out
 
 
 def tensor_text(value: TensorValue | None, precision: int = 4, max_items: int = 6) -> str:

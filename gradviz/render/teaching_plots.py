@@ -7,22 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import plotly.graph_objects as go
 
 from gradviz.graph.model import FunctionalCall, Graph
 from gradviz.render.format import number
-from gradviz.values import TensorValue
-
-
-def _flatten(data: Any) -> list[float]:
-    if not isinstance(data, list):
-        return [float(data)]
-    out: list[float] = []
-    for item in data:
-        out.extend(_flatten(item))
-    return out
+from gradviz.values import TensorValue, flatten
 
 
 def _numel(shape: Sequence[int]) -> int:
@@ -46,7 +36,7 @@ def _index_labels(shape: Sequence[int], name: str) -> list[str]:
 
 def matrix_of(value: TensorValue, out_shape: Sequence[int]) -> list[list[float]]:
     """A Jacobian-like tensor (out dims × in dims) as rows (one per output element)."""
-    flat = _flatten(value.data)
+    flat = flatten(value.data)
     rows = max(_numel(out_shape), 1)
     cols = len(flat) // rows
     return [flat[r * cols : (r + 1) * cols] for r in range(rows)]
@@ -119,9 +109,9 @@ def optimizer_path(graph: Graph, leaf: str, index: int = 0) -> OptimizerPath | N
             continue
         if _numel(root.shape) != 1:
             continue
-        xs.append(_flatten(value.data)[index])
-        losses.append(_flatten(root.data)[0])
-        grads.append(_flatten(grad.data)[index] if grad and grad.data is not None else 0.0)
+        xs.append(flatten(value.data)[index])
+        losses.append(flatten(root.data)[0])
+        grads.append(flatten(grad.data)[index] if grad and grad.data is not None else 0.0)
     if len(xs) < 2:
         return None
     return OptimizerPath(leaf, index, xs, losses, grads)
