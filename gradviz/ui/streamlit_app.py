@@ -1,6 +1,8 @@
 """gradviz in the browser: the page ``streamlit run app.py`` and ``gradviz app`` show.
 
-Layout and wiring only; the panels live in ``gradviz/ui``.
+Layout and wiring only; the panels live in ``gradviz/ui``. Data flows one way: the program
+text gives a Graph (``session.resolve``), the controls choose what of it to show, the panels
+draw it.
 """
 
 import streamlit as st
@@ -15,6 +17,8 @@ from gradviz.ui import (
     output_panel,
     plot_panel,
     session,
+    teaching,
+    walkthrough,
 )
 
 st.set_page_config(page_title="gradviz: see autograd", page_icon="∂", layout="wide")
@@ -42,7 +46,10 @@ if view.graph is not None:
         shown = plot_panel.graph_at(view.source, view.graph, point)
     with graph_col:
         st.subheader("Graph")
-        dot = graph_panel.graph_panel(shown, display.render, stale=view.stale)
+        walk = walkthrough.walk_controls(shown, display.render)
+        dot = graph_panel.graph_panel(walk.graph, walk.render, stale=view.stale)
+        with error_view.guarded("the step-through"):
+            walkthrough.walk_details(shown, walk, display)
         downloads.downloads_panel(shown, dot)
     with side_col:
         if point is not None:
@@ -50,6 +57,7 @@ if view.graph is not None:
                 plot_panel.curve_panel(view.source, shown, point, display)
         st.subheader("Output")
         output_panel.output_panel(shown)
+    teaching.teaching_panels(view.source, shown, display)
     st.subheader("Inspector")
     with error_view.guarded("the inspector"):
         inspector.inspector_panel(shown, display)
