@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: run test install install-test browser lint bench
+.PHONY: run test install install-test browser lint bench screenshots
 
 run: install
 	$(PYTHON) -m streamlit run app.py
@@ -30,3 +30,8 @@ lint:
 bench: install-test
 	$(PIP) install -q -c constraints.txt -e ".[bench]"
 	$(PYTHON) benchmarks/run_all.py
+
+# Refresh the README's pictures from a real browser (the tests save them to a temporary folder
+# otherwise, so a test run leaves the work tree clean).
+screenshots: install-test browser
+	GRADVIZ_SCREENSHOTS=assets $(PYTHON) -m pytest -q tests/e2e

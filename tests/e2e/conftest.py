@@ -26,7 +26,11 @@ from playwright.sync_api import expect, sync_playwright
 expect.set_options(timeout=60_000)
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSETS = ROOT / "assets"
+SCREENSHOTS = Path(
+    os.environ.get("GRADVIZ_SCREENSHOTS") or tempfile.mkdtemp(prefix="gradviz-screenshots-")
+)
+"""Where the tests save their screenshots: a temporary folder, so a test run leaves the work
+tree clean; ``make screenshots`` points it at assets/ to refresh the README's pictures."""
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

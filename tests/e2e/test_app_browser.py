@@ -16,8 +16,7 @@ import gradviz
 from gradviz.examples import DEFAULT, by_key
 from gradviz.render.format import number
 from gradviz.render.svg import svg_engine
-
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+from tests.e2e.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.e2e
 
@@ -86,7 +85,7 @@ def test_default_view_shows_the_polynomial(page: Page, app_url: str) -> None:
     assert editor(page).input_value() == DEFAULT.code
     page.set_viewport_size({"width": 1440, "height": 1200})
     settle(page)
-    page.screenshot(path=str(ASSETS / "screenshot-default.png"))
+    page.screenshot(path=str(SCREENSHOTS / "screenshot-default.png"))
 
 
 def test_type_a_program_and_run_it(page: Page, app_url: str) -> None:
@@ -189,7 +188,7 @@ def test_error_is_shown_and_the_last_graph_stays(page: Page, app_url: str) -> No
     expect(editor(page)).to_have_value(bad)
     assert "Traceback" not in page.content()
     settle(page)
-    page.screenshot(path=str(ASSETS / "screenshot-error.png"))
+    page.screenshot(path=str(SCREENSHOTS / "screenshot-error.png"))
 
 
 def test_presentation_and_dark_screenshots(page: Page, app_url: str) -> None:
@@ -198,7 +197,7 @@ def test_presentation_and_dark_screenshots(page: Page, app_url: str) -> None:
     size = page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
     assert size == "22px"
     settle(page)
-    page.screenshot(path=str(ASSETS / "screenshot-presentation.png"))
+    page.screenshot(path=str(SCREENSHOTS / "screenshot-presentation.png"))
     open_app(
         page,
         app_url,
@@ -206,4 +205,4 @@ def test_presentation_and_dark_screenshots(page: Page, app_url: str) -> None:
     )
     expect(graph_svg(page)).to_contain_text("value 140")
     settle(page)
-    page.screenshot(path=str(ASSETS / "screenshot-dark.png"))
+    page.screenshot(path=str(SCREENSHOTS / "screenshot-dark.png"))
