@@ -282,9 +282,8 @@ def test_vector_backward_v_j_and_vtj_are_torchs() -> None:
     assert_same(item.product, weights @ J)
     assert_same(item.autograd, x.grad)
     assert item.matches is True
-    assert item.title == f"line {line_of(by_key('vector_backward').code, 'z.backward(weights)')} · " + (
-        "z.backward(gradient=v) → x.grad"
-    )
+    line = line_of(by_key("vector_backward").code, "z.backward(weights)")
+    assert item.title == f"line {line} · z.backward(gradient=v) → x.grad"
 
 
 def test_grad_outputs_example_both_calls() -> None:
@@ -327,8 +326,10 @@ y = W @ x
 y.backward(torch.tensor([1.0, 2.0]))
 """
     items = {item.leaf_label: item for item in vjps(gradviz.run(source))}
-    W0, x0, v = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([0.5, -1.0]), torch.tensor(
-        [1.0, 2.0]
+    W0, x0, v = (
+        torch.tensor([[1.0, 2.0], [3.0, 4.0]]),
+        torch.tensor([0.5, -1.0]),
+        torch.tensor([1.0, 2.0]),
     )
     J_W = jacobian(lambda w: w @ x0, W0).reshape(2, 4)
     J_x = jacobian(lambda t: W0 @ t, x0)
