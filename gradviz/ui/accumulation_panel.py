@@ -40,8 +40,8 @@ def _buttons(source: str, graph: Graph) -> None:
     stale = st.session_state.get(state.CODE, source) != source  # showing the last good run
     pressed = actions.actions_for(source) if not stale else ()
     full = len(pressed) >= MAX_ACTIONS
-    left, middle, right = st.columns(3)
-    left.button(
+    row = st.container(horizontal=True, gap="small")
+    row.button(
         "Backward again",
         key="grads_backward_again",
         icon=":material/replay:",
@@ -51,7 +51,7 @@ def _buttons(source: str, graph: Graph) -> None:
         help="Runs the last backward() once more, with retain_graph=True, without editing "
         "the program: its gradients are added to .grad.",
     )
-    middle.button(
+    row.button(
         "Zero grad",
         key="grads_zero",
         icon=":material/exposure_zero:",
@@ -60,7 +60,7 @@ def _buttons(source: str, graph: Graph) -> None:
         disabled=stale or full,
         help="grad.zero_() on every leaf, like optimizer.zero_grad(set_to_none=False).",
     )
-    right.button(
+    row.button(
         "Reset",
         key="grads_reset",
         icon=":material/undo:",

@@ -39,13 +39,18 @@ def text_of(flat: list[float] | None, shape: list[int], precision: int) -> str:
     return tensor_text(nested(flat, shape), precision, max_items=8)
 
 
-def _choose(items: list[Vjp]) -> Vjp:
+def _choose(items: list[Vjp], precision: int) -> Vjp:
     if len(items) == 1:
         return items[0]
     options = list(range(len(items)))
     if st.session_state.get(state.VJP_CALL) not in options:
         st.session_state[state.VJP_CALL] = 0
-    chosen = st.selectbox("Call", options, format_func=lambda i: items[i].title, key=state.VJP_CALL)
+
+    def option(i: int) -> str:  # calls in a loop share a line: number them, show their v
+        item = items[i]
+        return f"{i + 1}. {item.title} · v = {text_of(item.v, item.root_shape, precision)}"
+
+    chosen = st.selectbox("Call", options, format_func=option, key=state.VJP_CALL)
     return items[chosen or 0]
 
 
@@ -115,8 +120,8 @@ def fill_view(fill: JacobianFill, position: int, display: Display) -> None:
     count = len(fill.calls)
     st.markdown(
         f"**Building ∂{fill.root_label}/∂{fill.leaf_label} one call at a time** — {count} "
-        f"calls, each with a one-hot v = eᵢ: vᵀJ is row i of J, which the program can store "
-        "as column i of Jᵀ."
+        "calls, each with a one-hot v (a single 1, at element i): vᵀJ is then row i of J, "
+        "which the program can store as column i of Jᵀ."
     )
     step_key = f"{state.JACOBIAN_FILL}_step_{position}"
     current = st.session_state.get(step_key)
@@ -163,7 +168,10 @@ def fill_view(fill: JacobianFill, position: int, display: Display) -> None:
     for k in range(shown):
         where = f"line {fill.lines[k]}" if fill.lines[k] is not None else "button"
         row = text_of(fill.rows[k], fill.leaf_shape, precision)
-        lines.append(f"- call {k + 1} ({where}): v = e{fill.filled[k]} → `{row}`")
+        i = fill.filled[k]
+        lines.append(
+            f"- call {k + 1} ({where}): v = 1 at `{rows[i]}`, 0 elsewhere → `{row}` (row {i} of J)"
+        )
     st.markdown("\n".join(lines))
     if shown == count and fill.matches is True:
         message = "complete" if fill.complete else "the rows filled so far"
@@ -180,6 +188,9 @@ def vjp_panel(graph: Graph, display: Display) -> None:
         "autograd.grad(..., grad_outputs=v) compute the vector-Jacobian product vᵀJ without "
         "ever building J. Here J is built beside them (where small) to show the product."
     )
-    vjp_view(_choose(vjps(graph)), display)
-    for position, fill in enumerate(jacobian_fills(graph)):
+    fills = jacobian_fills(graph)
+    for position, fill in enumerate(fills):
         fill_view(fill, position, display)
+    if fills:
+        st.markdown("**One call in detail**")
+    vjp_view(_choose(vjps(graph), display.render.precision), display)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from torch.autograd.functional import jacobian
 
 from gradviz.examples import by_key
-from gradviz.render.format import tensor_text
+from gradviz.render.format import number, tensor_text
 from gradviz.values import snapshot
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -184,6 +184,10 @@ def test_vector_backward_shows_v_j_and_vtj_from_torch() -> None:
     assert f"vᵀJ = `{shown(v @ J)}`" in text
     assert f"autograd: `{shown(x.grad)}`" in text  # type: ignore[arg-type]
     assert any("vᵀJ equals what autograd produced" in s.value for s in at.success)
+    pairs = zip(v.tolist(), J[:, 0].tolist(), strict=True)
+    terms = " + ".join(f"{number(a)}·{number(b)}" for a, b in pairs)
+    worked = f"first element: {terms} = {number((v @ J)[0].item())}"
+    assert worked in [c.value for c in at.caption]
 
 
 def test_grad_outputs_second_call_by_the_picker() -> None:
@@ -226,6 +230,9 @@ def test_jacobian_loop_fills_the_columns_one_call_at_a_time() -> None:
     close(meta["matrix"], J.T)  # columns of Jᵀ, as the program's jacT holds them
     close(meta["reference"], J)
     assert any("Filled rows equal J" in s.value for s in at.success)
+    text = markdown_text(at)
+    for i in range(2):  # each call's result: row i of J, in x's shape
+        assert f"v = 1 at `y[{i},0]`, 0 elsewhere → `{shown(J[i].reshape(2, 1))}`" in text
     at.slider(key="jacobian_fill_step_0").set_value(1).run()
     (meta,) = metas(at, "jacobian_fill")
     assert meta["count"] == 1
