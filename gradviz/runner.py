@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -15,6 +15,7 @@ from gradviz.interpreter import InterpreterHooks, interpret
 from gradviz.limits import Limits
 from gradviz.recorder import LiveFunctional, Recording, RecordingSession
 from gradviz.render.format import shape_text
+from gradviz.replay import replay
 from gradviz.values import maybe_snapshot, snapshot
 
 
@@ -81,6 +82,7 @@ def run(
     seed: int = 0,
     overrides: dict[int, dict[int, float]] | None = None,
     auto_backward: bool = True,
+    actions: Sequence[str] = (),
 ) -> Graph:
     """Run a tutorial-style PyTorch program safely and return what autograd did.
 
@@ -92,6 +94,8 @@ def run(
         overrides: ``{seq: {index: value}}``: set elements of the seq-th tensor created
             (move a point along the curve).
         auto_backward: Run backward on a scalar result if the program never did.
+        actions: ``"backward"`` / ``"zero_grad"`` replayed after the program (the app's
+            buttons): see ``gradviz.replay``.
 
     Returns:
         The Graph, with the program's printed output, its last value and notes.
@@ -127,10 +131,12 @@ def run(
             note = _auto_backward(recording, last)
             if note:
                 notes.append(note)
-    auto_ran = bool(notes) and recording.calls
+        auto_call = len(recording.calls) - 1 if notes and recording.calls else None
+        if actions:
+            notes.extend(replay(recording, actions))
     graph = build_graph(recording, default_roots(recording) + last)
-    if auto_ran:
-        graph.backward_calls[-1].kind = "auto"
+    if auto_call is not None:
+        graph.backward_calls[auto_call].kind = "auto"
     graph.stdout = execution.stdout
     graph.result = repr(execution.last_value) if execution.has_last_value else None
     graph.echoes = list(execution.echoes)

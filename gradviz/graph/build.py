@@ -188,6 +188,7 @@ class _Builder:
             module=record.module if record else None,
             seq=record.seq if record else None,
             line=record.line if record else None,
+            stopped_line=record.stopped_line if record else None,
         )
 
     def op_node(self, node_id: str, fn: Any, grads: dict[int, tuple[LiveCall, Any]]) -> Node:

@@ -51,6 +51,8 @@ class Node:
     line: int | None = None
     """Program line that created it, when recorded."""
     num_outputs: int = 1
+    stopped_line: int | None = None
+    """Program line that switched requires_grad off on it in place, if one did."""
 
 
 @dataclass

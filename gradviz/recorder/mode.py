@@ -128,6 +128,7 @@ class RecordingMode(TorchFunctionMode):
             record = rec.track(tensor, "input")
             if not tensor.requires_grad:
                 record.flags.add("requires_grad_off")
+                record.stopped_line = rec.line
             return
         if name == "zero_" and rec.grad_owner(tensor) is not None:
             rec.add_event("zero_grad")
@@ -138,6 +139,8 @@ class RecordingMode(TorchFunctionMode):
         rec = self.recording
         tensor, value = args[0], args[1]
         if attr == "requires_grad" and not value:
-            rec.track(tensor, "input").flags.add("requires_grad_off")
+            record = rec.track(tensor, "input")
+            record.flags.add("requires_grad_off")
+            record.stopped_line = rec.line
         elif attr == "grad" and value is None and had_grad:
             rec.add_event("zero_grad")  # optimizer.zero_grad() sets grads to None

@@ -35,6 +35,8 @@ class TensorRecord:
     flags: set[str] = field(default_factory=set)
     cut_from: list[torch.Tensor] = field(default_factory=list)
     """Tensors whose tracking was stopped to make this one (detach, no_grad)."""
+    stopped_line: int | None = None
+    """Line where requires_grad was switched off on this tensor in place."""
 
 
 @dataclass(eq=False)

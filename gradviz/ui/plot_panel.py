@@ -22,6 +22,7 @@ from gradviz.graph.model import Graph
 from gradviz.render.format import number
 from gradviz.render.plots import curve_figure
 from gradviz.ui import state
+from gradviz.ui.actions import actions_for
 from gradviz.ui.options import Display
 from gradviz.ui.runs import SEED, run_program, runner
 
@@ -170,7 +171,7 @@ def graph_at(source: str, graph: Graph, point: Point | None) -> Graph:
     or if the program fails there, with a warning saying so)."""
     if point is None or point.overrides is None:
         return graph
-    outcome = run_program(source, point.overrides)
+    outcome = run_program(source, point.overrides, actions=actions_for(source))
     if outcome.graph is not None:
         return outcome.graph
     why = outcome.failure.text() if outcome.failure else "no graph"

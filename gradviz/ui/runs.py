@@ -48,15 +48,20 @@ class Outcome:
     """How long the run took (the curve needs a few dozen of them)."""
 
 
-def execute(source: str, overrides: Overrides | None = None, seed: int = SEED) -> Outcome:
-    """Run the program; never raises.
+def execute(
+    source: str,
+    overrides: Overrides | None = None,
+    seed: int = SEED,
+    actions: tuple[str, ...] = (),
+) -> Outcome:
+    """Run the program (then replay the buttons' ``actions``); never raises.
 
     A GradvizError is the user's (syntax, refused, limit, error in the program). Anything else
     is a bug in gradviz: reported as an internal error, its traceback only in the server log.
     """
     start = time.perf_counter()
     try:
-        graph = gradviz.run(source, seed=seed, overrides=overrides)
+        graph = gradviz.run(source, seed=seed, overrides=overrides, actions=actions)
         return Outcome(graph, seconds=time.perf_counter() - start)
     except GradvizError as err:
         return Outcome(None, Failure(err.kind, err.message, err.line, err.col))
@@ -77,15 +82,24 @@ def _key(overrides: Overrides | None) -> tuple[tuple[int, tuple[tuple[int, float
 
 @st.cache_data(max_entries=2_000, show_spinner=False)
 def _cached(
-    source: str, key: tuple[tuple[int, tuple[tuple[int, float], ...]], ...], seed: int
+    source: str,
+    key: tuple[tuple[int, tuple[tuple[int, float], ...]], ...],
+    seed: int,
+    actions: tuple[str, ...] = (),
 ) -> Outcome:
     overrides = {seq: dict(values) for seq, values in key} or None
-    return execute(source, overrides, seed)
+    return execute(source, overrides, seed, actions)
 
 
-def run_program(source: str, overrides: Overrides | None = None, seed: int = SEED) -> Outcome:
-    """``execute``, cached by (program, overrides, seed); each caller gets its own copy."""
-    return _cached(source, _key(overrides), seed)
+def run_program(
+    source: str,
+    overrides: Overrides | None = None,
+    seed: int = SEED,
+    actions: tuple[str, ...] = (),
+) -> Outcome:
+    """``execute``, cached by (program, overrides, seed, actions); each caller gets its own
+    copy."""
+    return _cached(source, _key(overrides), seed, actions)
 
 
 def runner(seed: int = SEED, *, cached: bool = True) -> Runner:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from gradviz.graph.model import Graph
 from gradviz.ui import state
+from gradviz.ui.actions import actions_for
 from gradviz.ui.runs import Failure, run_program
 
 
@@ -23,8 +24,9 @@ class View:
 
 
 def resolve(source: str) -> View:
-    """Run the program (cached); on failure fall back to this session's last good run."""
-    outcome = run_program(source)
+    """Run the program (cached), replaying this session's button presses on it; on failure
+    fall back to this session's last good run."""
+    outcome = run_program(source, actions=actions_for(source))
     if outcome.graph is not None:
         st.session_state[state.LAST_GOOD] = (source, outcome.graph)
         return View(source, outcome.graph, None, False)
