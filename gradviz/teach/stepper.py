@@ -20,7 +20,7 @@ from typing import Any, Literal
 from gradviz.curve import index_text
 from gradviz.graph.model import BackwardCall, Graph, Node, NodeStep
 from gradviz.render.dot import title
-from gradviz.render.format import number
+from gradviz.render.format import number, shape_text
 from gradviz.values import TensorValue, flatten
 
 ELEMENTWISE_OPS = frozenset(
@@ -129,6 +129,12 @@ def _no_local_reason(op: str | None, sent: TensorValue, arriving: TensorValue | 
     if arriving is None:
         return "no gradient arrived at this node"
     if derivative_kind(op, sent, arriving) is None:
+        if op_family(op) in ELEMENTWISE_OPS:
+            return (
+                f"{op_family(op)} broadcast this input (shape {sent.shape} to "
+                f"{arriving.shape}): one input element feeds several outputs, so the gradient "
+                "sent sums over them"
+            )
         return (
             f"{op_family(op) or 'this operation'} mixes elements (each output depends on several "
             "inputs), so the gradient sent is arriving × a Jacobian, not an elementwise product"
@@ -247,8 +253,8 @@ def graph_at_step(graph: Graph, call_index: int, index: int) -> Graph:
 
 def forward_order(graph: Graph) -> list[str]:
     """Node ids in the order the program computed them (unrecorded ones after their inputs)."""
-    position = {n.id: i for i, n in enumerate(graph.nodes)}  # post-order: inputs first
-    return sorted(position, key=lambda nid: (graph.node(nid).seq is None, graph.node(nid).seq or 0))
+    # graph.nodes is in post-order (inputs first), and sorted() is stable.
+    return [n.id for n in sorted(graph.nodes, key=lambda n: (n.seq is None, n.seq or 0))]
 
 
 def graph_upto(graph: Graph, order: list[str], count: int) -> Graph:
@@ -414,10 +420,15 @@ def explain_chain_rule(
             to = inputs.get((node_id, pos))
             if to is None or to not in reaching or sent is None or arriving is None:
                 continue
-            if derivative_kind(node.op, sent, arriving) is None or not _fits(sent, target):
+            if derivative_kind(node.op, sent, arriving) is None:
+                reason = _no_local_reason(node.op, sent, arriving)
+                return f"the path goes through {node.label} ({node.op}): {reason}"
+            if not _fits(sent, target):
                 return (
-                    f"the path goes through {node.label} ({node.op}), which mixes elements: "
-                    "its local derivative is a Jacobian, not one number per element"
+                    f"the path goes through a {shape_text(sent.shape)} tensor (into "
+                    f"{node.label}) whose elements do not line up one to one with "
+                    f"{_name(target)}'s ({shape_text(target.shape)}): the chain rule there "
+                    "is a sum over many elements, not one product"
                 )
             values, why = ratios(sent, arriving)
             factor = _element(values, index) if values is not None else None

@@ -99,24 +99,28 @@ def _stepper(label: str, count: int, key: str) -> int:
         st.session_state[key] = 1  # a new program, or another call with fewer steps
     if count < 2:
         return 0  # a slider needs two values; there is nothing to step through
-    back, middle, ahead = st.columns([1, 12, 1], vertical_alignment="bottom")
-    back.button(
-        "◀",
-        key=f"{key}_back",
-        help="Previous step",
-        on_click=_move,
-        args=(key, -1, count),
-        disabled=st.session_state[key] <= 1,
-    )
-    ahead.button(
-        "▶",
-        key=f"{key}_next",
-        help="Next step",
-        on_click=_move,
-        args=(key, 1, count),
-        disabled=st.session_state[key] >= count,
-    )
-    with middle:
+    # Page Up / Page Down: what a presenter's clicker sends.
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button(
+            "Back",
+            key=f"{key}_back",
+            icon=":material/chevron_left:",
+            help="Previous step (Page Up)",
+            on_click=_move,
+            args=(key, -1, count),
+            disabled=st.session_state[key] <= 1,
+            shortcut="PageUp",
+        )
+        st.button(
+            "Next",
+            key=f"{key}_next",
+            icon=":material/chevron_right:",
+            help="Next step (Page Down)",
+            on_click=_move,
+            args=(key, 1, count),
+            disabled=st.session_state[key] >= count,
+            shortcut="PageDown",
+        )
         value = st.slider(label, 1, count, key=key)
     return int(value) - 1
 
@@ -143,7 +147,7 @@ def _backward_controls(graph: Graph, render: RenderOptions) -> Walk:
     if not count:
         st.info("This backward call ran no nodes.")
         return Walk(graph, render)
-    index = _stepper("Step, in the order the engine ran the nodes", count, state.WALK_STEP)
+    index = _stepper("Step (the engine's order)", count, state.WALK_STEP)
     step = backward_step(graph, call, index)
     drawn = graph_at_step(graph, call, index)
     marked = replace(render, highlight=step.node, traversed=step.traversed)
@@ -154,7 +158,7 @@ def _forward_controls(graph: Graph, render: RenderOptions) -> Walk:
     order = forward_order(graph)
     if not order:
         return Walk(graph, render)
-    index = _stepper("Node, in the order the program computed them", len(order), state.FORWARD_STEP)
+    index = _stepper("Step (the program's order)", len(order), state.FORWARD_STEP)
     drawn = graph_upto(graph, order, index + 1)
     # No gradients exist yet while the forward pass runs.
     marked = replace(render, highlight=order[index], show_grads=False)
