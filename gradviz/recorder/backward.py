@@ -193,19 +193,32 @@ def _small_jacobians(recording: Recording, call: LiveCall, wrt: list[torch.Tenso
 
 
 def _pre_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...]], None]:
+    leaf = hasattr(node, "variable")
+
     def hook(grad_outputs: tuple[Any, ...]) -> None:
         call.order.append(node)
-        call.grad_in[node] = tuple(_detached(g) for g in grad_outputs)
+        call.grad_in[node] = tuple(_detached(g, copy=leaf) for g in grad_outputs)
 
     return hook
 
 
 def _post_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...], tuple[Any, ...]], None]:
+    to_leaf = [
+        next_node is not None and hasattr(next_node, "variable")
+        for next_node, _ in node.next_functions
+    ]
+
     def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
-        call.grad_out[node] = tuple(_detached(g) for g in grad_inputs)
+        call.grad_out[node] = tuple(
+            _detached(g, copy=i < len(to_leaf) and to_leaf[i]) for i, g in enumerate(grad_inputs)
+        )
 
     return hook
 
 
-def _detached(g: Any) -> Any:
-    return g.detach() if isinstance(g, torch.Tensor) else None
+def _detached(g: Any, copy: bool = False) -> Any:
+    """The gradient, detached. A copy where it flows into a leaf: AccumulateGrad may keep that
+    very tensor as the leaf's .grad, which later backward calls and ``zero_()`` change in place."""
+    if not isinstance(g, torch.Tensor):
+        return None
+    return g.detach().clone() if copy else g.detach()

@@ -9,10 +9,9 @@ labelled so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from gradviz.curve import flat
 from gradviz.graph.model import BackwardCall, Graph, Node, NodeStep
+from gradviz.teach.stepper import ratios as ratio
 from gradviz.values import TensorValue
 
 
@@ -46,33 +45,6 @@ def last_step(graph: Graph, node_id: str) -> tuple[int, BackwardCall, NodeStep] 
             if step.node == node_id:
                 return index, call, step
     return None
-
-
-def _number(item: Any) -> float | None:
-    if isinstance(item, bool) or not isinstance(item, (int, float)):
-        return None
-    return float(item)
-
-
-def ratio(sent: TensorValue, arriving: TensorValue) -> tuple[list[float | None] | None, str | None]:
-    """Elementwise sent / arriving, where the shapes match (or arriving is one number)."""
-    top, bottom = flat(sent), flat(arriving)
-    if top is None or bottom is None:
-        return None, "the tensors are too large to carry in full"
-    if len(bottom) == 1:
-        bottom = bottom * len(top)
-    elif sent.shape != arriving.shape:
-        return None, (
-            f"shapes differ (arriving {arriving.shape}, sent {sent.shape}): the operation "
-            "broadcasts or reduces, so there is no elementwise ratio"
-        )
-    out: list[float | None] = []
-    for a, b in zip(top, bottom, strict=True):
-        x, y = _number(a), _number(b)
-        out.append(None if x is None or y is None or y == 0 else x / y)
-    if all(v is None for v in out):
-        return None, "the arriving gradient is zero everywhere, so the ratio is undefined"
-    return out, None
 
 
 def chain_step(graph: Graph, node: Node) -> ChainStep | None:

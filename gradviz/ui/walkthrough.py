@@ -1,29 +1,299 @@
 """Step through the graph: backward in the engine's order, forward in creation order.
 
-(Skeleton: the whole graph only, until the step-through lands.)
+Above the graph, ``walk_controls`` offers the whole graph or a step-through and returns what to
+draw: backward, the node the engine runs at that step outlined and the edges a gradient has
+already flowed along coloured; forward, only the nodes computed so far, the newest outlined.
+Below the graph, ``walk_details`` says what happened at that step in numbers, and writes out
+the chain rule for one element of a leaf.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
 
-from gradviz.graph.model import Graph
-from gradviz.render.dot import RenderOptions
+import streamlit as st
+
+from gradviz.curve import index_text
+from gradviz.graph.model import Graph, Node
+from gradviz.render.dot import RenderOptions, title
+from gradviz.render.format import number, tensor_text
+from gradviz.teach.stepper import (
+    BackwardStep,
+    ChainRule,
+    backward_step,
+    call_label,
+    explain_chain_rule,
+    forward_order,
+    graph_at_step,
+    graph_upto,
+    leaves_of,
+)
+from gradviz.ui import state
 from gradviz.ui.options import Display
+
+Mode = Literal["whole", "backward", "forward"]
+MODES: dict[Mode, str] = {
+    "whole": "Whole graph",
+    "backward": "Backward, step by step",
+    "forward": "Forward, step by step",
+}
+MAX_ITEMS = 8
+"""Elements per row shown in the step's numbers."""
 
 
 @dataclass(frozen=True)
 class Walk:
-    """What the graph panel draws at the chosen step."""
+    """What the graph panel draws at the chosen step, and which step that is."""
 
     graph: Graph
     render: RenderOptions
+    mode: Mode = "whole"
+    call: int | None = None
+    """The backward call being walked (an index into ``backward_calls``)."""
+    step: BackwardStep | None = None
+    """Backward: the engine's step shown."""
+    index: int = 0
+    """0-based position of the step (backward) or of the newest node (forward)."""
+    count: int = 0
+    """How many steps there are."""
+    node: str | None = None
+    """Forward: the node computed at this step."""
 
 
 def walk_controls(graph: Graph, render: RenderOptions) -> Walk:
-    """The step-through's controls; returns what to draw."""
+    """The step-through's controls; returns what to draw. Cheap: it runs on every rerun."""
+    mode = st.segmented_control(
+        "Show",
+        list(MODES),
+        format_func=MODES.__getitem__,
+        default="whole",
+        required=True,
+        key=state.WALK,
+        bind="query-params",
+        help="Walk the backward pass in the order PyTorch's engine ran it, or watch the "
+        "forward pass build the graph node by node.",
+    )
+    if mode == "backward":
+        return _backward_controls(graph, render)
+    if mode == "forward":
+        return _forward_controls(graph, render)
     return Walk(graph, render)
+
+
+def _move(key: str, delta: int, count: int) -> None:
+    """Previous/Next callback: move the 1-based step, staying within 1..count."""
+    current = st.session_state.get(key, 1)
+    st.session_state[key] = min(max(int(current) + delta, 1), count)
+
+
+def _restart(key: str) -> None:
+    st.session_state[key] = 1
+
+
+def _stepper(label: str, count: int, key: str) -> int:
+    """Previous / slider / Next over 1..count; returns the 0-based step."""
+    current = st.session_state.get(key)
+    if not isinstance(current, int) or not 1 <= current <= count:
+        st.session_state[key] = 1  # a new program, or another call with fewer steps
+    if count < 2:
+        return 0  # a slider needs two values; there is nothing to step through
+    # Page Up / Page Down: what a presenter's clicker sends.
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button(
+            "Back",
+            key=f"{key}_back",
+            icon=":material/chevron_left:",
+            help="Previous step (Page Up)",
+            on_click=_move,
+            args=(key, -1, count),
+            disabled=st.session_state[key] <= 1,
+            shortcut="PageUp",
+        )
+        st.button(
+            "Next",
+            key=f"{key}_next",
+            icon=":material/chevron_right:",
+            help="Next step (Page Down)",
+            on_click=_move,
+            args=(key, 1, count),
+            disabled=st.session_state[key] >= count,
+            shortcut="PageDown",
+        )
+        value = st.slider(label, 1, count, key=key)
+    return int(value) - 1
+
+
+def _backward_controls(graph: Graph, render: RenderOptions) -> Walk:
+    calls = graph.backward_calls
+    if not calls:
+        st.info("This program runs no backward pass, so there is nothing to step through.")
+        return Walk(graph, render)
+    call = 0
+    if len(calls) > 1:
+        if st.session_state.get(state.WALK_CALL) not in range(len(calls)):
+            st.session_state[state.WALK_CALL] = 0
+        chosen = st.selectbox(
+            "Backward call",
+            range(len(calls)),
+            format_func=lambda i: call_label(graph, i),
+            key=state.WALK_CALL,
+            on_change=_restart,
+            args=(state.WALK_STEP,),
+        )
+        call = int(chosen or 0)
+    count = len(calls[call].steps)
+    if not count:
+        st.info("This backward call ran no nodes.")
+        return Walk(graph, render)
+    index = _stepper("Step (the engine's order)", count, state.WALK_STEP)
+    step = backward_step(graph, call, index)
+    drawn = graph_at_step(graph, call, index)
+    marked = replace(render, highlight=step.node, traversed=step.traversed)
+    return Walk(drawn, marked, "backward", call, step, index, count)
+
+
+def _forward_controls(graph: Graph, render: RenderOptions) -> Walk:
+    order = forward_order(graph)
+    if not order:
+        return Walk(graph, render)
+    index = _stepper("Step (the program's order)", len(order), state.FORWARD_STEP)
+    drawn = graph_upto(graph, order, index + 1)
+    # No gradients exist yet while the forward pass runs.
+    marked = replace(render, highlight=order[index], show_grads=False)
+    return Walk(drawn, marked, "forward", index=index, count=len(order), node=order[index])
 
 
 def walk_details(graph: Graph, walk: Walk, display: Display) -> None:
     """What happens at the chosen step, below the graph."""
+    if walk.mode == "backward" and walk.step is not None and walk.call is not None:
+        _backward_details(graph, walk, walk.step, walk.call, display)
+    elif walk.mode == "forward" and walk.node is not None:
+        _forward_details(graph, walk, walk.node, display)
+
+
+def _which(graph: Graph, call_index: int) -> str:
+    count = len(graph.backward_calls)
+    return f" (call {call_index + 1} of {count})" if count > 1 else ""
+
+
+def _name(node: Node | None, fallback: str) -> str:
+    return f"{title(node)} ({node.id})" if node is not None else fallback
+
+
+def _backward_details(
+    graph: Graph, walk: Walk, step: BackwardStep, call_index: int, display: Display
+) -> None:
+    nodes = graph.index()
+    call = graph.backward_calls[call_index]
+    node = nodes.get(step.node)
+    root = nodes.get(call.root or "")
+    root_name = (root.name or root.label) if root is not None else "root"
+    precision = display.render.precision
+    op = node.op if node is not None and node.op else "AccumulateGrad"
+    st.markdown(
+        f"**Step {walk.index + 1} of {walk.count}** in "
+        f"{call_label(graph, call_index, numbered=False)}{_which(graph, call_index)}: "
+        f"the engine runs **{_name(node, step.node)}** (`{op}`)."
+    )
+    st.markdown(
+        f"Gradient arriving, ∂{root_name}/∂(this): "
+        f"`{tensor_text(step.grad_in, precision, MAX_ITEMS)}`"
+    )
+    for send in step.sends:
+        target = _name(nodes.get(send.to or ""), f"input {send.position}")
+        if send.grad is None:
+            st.caption(f"→ {target}: no gradient sent (it does not need one).")
+            continue
+        sent = tensor_text(send.grad, precision, MAX_ITEMS)
+        if send.local is None:
+            st.markdown(f"→ to **{target}**: gradient sent `{sent}`")
+            st.caption(f"No elementwise local derivative: {send.reason}.")
+            continue
+        local = tensor_text(send.local, precision, MAX_ITEMS)
+        st.markdown(
+            f"→ to **{target}**: local derivative ∂(this)/∂(input) `{local}` "
+            f"× gradient arriving = gradient sent `{sent}`"
+        )
+    if node is not None and node.kind == "leaf":
+        after = tensor_text(call.leaf_grads.get(node.id), precision, MAX_ITEMS)
+        grad = f"`{node.name}.grad`" if node.name else "the leaf's `.grad`"
+        st.markdown(
+            f"A leaf: AccumulateGrad adds the arriving gradient into {grad}, "
+            f"which after this call is `{after}`."
+        )
+    st.caption(
+        "The drawing shows the gradient that has arrived at each node so far in this call; "
+        "edges a gradient has already flowed along are coloured."
+    )
+    _chain_rule_panel(graph, call_index, display)
+
+
+def _chain_rule_panel(graph: Graph, call_index: int, display: Display) -> None:
+    st.markdown("**Chain rule for a leaf**")
+    nodes = graph.index()
+    leaves = leaves_of(graph, call_index)
+    if not leaves:
+        st.caption("No leaf received a gradient in this call.")
+        return
+    if st.session_state.get(state.WALK_LEAF) not in leaves:
+        st.session_state[state.WALK_LEAF] = leaves[0]
+    left, right = st.columns(2)
+    leaf_id = left.selectbox(
+        "Leaf", leaves, format_func=lambda i: _name(nodes[i], i), key=state.WALK_LEAF
+    )
+    leaf = nodes[str(leaf_id or leaves[0])]
+    index = 0
+    numel = math.prod(leaf.shape)
+    if numel > 1 and leaf.value is not None and leaf.value.data is not None:
+        if st.session_state.get(state.WALK_ELEMENT) not in range(numel):
+            st.session_state[state.WALK_ELEMENT] = 0
+        chosen = right.selectbox(
+            "Element",
+            range(numel),
+            format_func=lambda i: (leaf.name or "leaf") + index_text(leaf.shape, i),
+            key=state.WALK_ELEMENT,
+        )
+        index = int(chosen or 0)
+    rule = explain_chain_rule(graph, leaf.id, index, call_index)
+    if isinstance(rule, str):
+        st.caption(f"No product of numbers to write out here: {rule}.")
+        return
+    _show_rule(rule, display.render.precision)
+
+
+def _show_rule(rule: ChainRule, precision: int) -> None:
+    st.markdown(f"**{rule.text(precision)}**")
+    wrt = f"∂{rule.root_name}/∂{rule.leaf_name}{rule.element}"
+    if rule.autograd is not None:
+        agree = math.isclose(rule.total, rule.autograd, rel_tol=1e-4, abs_tol=1e-6)
+        st.markdown(
+            f"autograd computed {wrt} = `{number(rule.autograd, precision)}` in this call"
+            + (" ✓ the same" if agree else ", not the product above")
+        )
+    if rule.stored is not None and rule.autograd is not None:
+        if not math.isclose(rule.stored, rule.autograd, rel_tol=1e-6, abs_tol=1e-9):
+            st.markdown(
+                f"`{rule.leaf_name}.grad{rule.element}` after this call is "
+                f"`{number(rule.stored, precision)}`: .grad adds up over backward calls."
+            )
+    st.caption(
+        "Each factor is the local derivative of one operation on the way back from "
+        f"{rule.root_name} to {rule.leaf_name}, read off as (gradient sent) ÷ (gradient "
+        "arriving). Where the leaf is used more than once, each path's product is added."
+    )
+
+
+def _forward_details(graph: Graph, walk: Walk, node_id: str, display: Display) -> None:
+    node = graph.index()[node_id]
+    where = f" at line {node.line}" if node.line is not None else ""
+    value = tensor_text(node.value, display.render.precision, MAX_ITEMS)
+    st.markdown(
+        f"**Node {walk.index + 1} of {walk.count}**: the program computed "
+        f"**{_name(node, node_id)}**{where}, value `{value}`."
+    )
+    st.caption(
+        "Nodes appear in the order the program computed them; the newest is outlined. "
+        "There are no gradients yet: they come in the backward pass."
+    )
