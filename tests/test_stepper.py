@@ -10,16 +10,13 @@ import torch
 
 import gradviz
 from gradviz.examples import EXAMPLES, by_key
+from gradviz.teach.chain_rule import ChainRule, chain_rule, explain_chain_rule, leaves_of
 from gradviz.teach.stepper import (
-    ChainRule,
     backward_steps,
-    chain_rule,
-    explain_chain_rule,
     forward_order,
     grad_history,
     graph_at_step,
     graph_upto,
-    leaves_of,
 )
 from gradviz.values import TensorValue
 

@@ -1,4 +1,4 @@
-"""Walk a backward call step by step, and write the chain rule out with its numbers.
+"""Walk a backward call step by step, and forward in the order nodes were computed.
 
 Everything here reads the Graph only: the engine's real execution order, the gradient that
 arrived at each node and the gradient it sent to each input were captured by hooks.
@@ -12,16 +12,13 @@ named and left out.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from gradviz.curve import index_text
-from gradviz.graph.model import BackwardCall, Graph, Node, NodeStep
-from gradviz.render.dot import title
-from gradviz.render.format import number, shape_text
-from gradviz.values import TensorValue, flatten
+from gradviz.curve import flat
+from gradviz.graph.model import Graph, Node, NodeStep
+from gradviz.values import TensorValue
 
 ELEMENTWISE_OPS = frozenset(
     """Abs Acos Acosh Add Addcdiv Addcmul Alias Asin Asinh Atan Atan2 Atanh Ceil Clamp ClampMax
@@ -62,16 +59,10 @@ def derivative_kind(
     return None
 
 
-def _number(item: Any) -> float | None:
+def number_or_none(item: Any) -> float | None:
     if isinstance(item, bool) or not isinstance(item, (int, float)):
         return None  # "nan"/"inf" markers of JSON-safe snapshots
     return float(item)
-
-
-def _flat(value: TensorValue | None) -> list[Any] | None:
-    if value is None or value.data is None:
-        return None
-    return flatten(value.data)
 
 
 def ratios(
@@ -81,7 +72,7 @@ def ratios(
 
     The shapes must match, or the arriving gradient be one number.
     """
-    top, bottom = _flat(sent), _flat(arriving)
+    top, bottom = flat(sent), flat(arriving)
     if top is None or bottom is None:
         return None, "the tensors are too large to carry in full"
     if len(bottom) == 1:
@@ -93,7 +84,7 @@ def ratios(
         )
     out: list[float | None] = []
     for a, b in zip(top, bottom, strict=True):
-        x, y = _number(a), _number(b)
+        x, y = number_or_none(a), number_or_none(b)
         out.append(None if x is None or y is None or y == 0 else x / y)
     if all(v is None for v in out):
         return None, "the arriving gradient is zero everywhere, so the ratio is undefined"
@@ -125,7 +116,7 @@ def local_derivative(
     return TensorValue(shape=list(sent.shape), dtype="float64", data=_nest(values, sent.shape))
 
 
-def _no_local_reason(op: str | None, sent: TensorValue, arriving: TensorValue | None) -> str:
+def no_local_reason(op: str | None, sent: TensorValue, arriving: TensorValue | None) -> str:
     if arriving is None:
         return "no gradient arrived at this node"
     if derivative_kind(op, sent, arriving) is None:
@@ -171,7 +162,7 @@ def input_edges(graph: Graph) -> dict[tuple[str, int], str]:
     return {(e.dst, e.position): e.src for e in graph.edges if e.kind == "grad"}
 
 
-def _arriving(step: NodeStep) -> TensorValue | None:
+def arriving_grad(step: NodeStep) -> TensorValue | None:
     return step.grad_in[0] if step.grad_in else None
 
 
@@ -180,11 +171,11 @@ def _sends(
 ) -> list[Send]:
     node = nodes.get(step.node)
     op = node.op if node is not None else None
-    arriving = _arriving(step)
+    arriving = arriving_grad(step)
     sends = []
     for pos, grad in enumerate(step.grad_out):
         local = local_derivative(grad, arriving, op) if op else None
-        reason = None if local is not None or grad is None else _no_local_reason(op, grad, arriving)
+        reason = None if local is not None or grad is None else no_local_reason(op, grad, arriving)
         sends.append(Send(inputs.get((step.node, pos)), pos, grad, local, reason))
     return sends
 
@@ -208,7 +199,7 @@ def backward_step(graph: Graph, call_index: int, index: int) -> BackwardStep:
         traversed |= _carried(earlier, inputs)
     step = steps[index]
     sends = _sends(graph.index(), step, inputs)
-    return BackwardStep(index, step.node, _arriving(step), sends, frozenset(traversed))
+    return BackwardStep(index, step.node, arriving_grad(step), sends, frozenset(traversed))
 
 
 def backward_steps(graph: Graph, call_index: int = -1) -> list[BackwardStep]:
@@ -220,7 +211,7 @@ def backward_steps(graph: Graph, call_index: int = -1) -> list[BackwardStep]:
     for i, step in enumerate(call.steps):
         traversed |= _carried(step, inputs)
         sends = _sends(nodes, step, inputs)
-        out.append(BackwardStep(i, step.node, _arriving(step), sends, frozenset(traversed)))
+        out.append(BackwardStep(i, step.node, arriving_grad(step), sends, frozenset(traversed)))
     return out
 
 
@@ -241,7 +232,7 @@ def graph_at_step(graph: Graph, call_index: int, index: int) -> Graph:
     """The graph as it stands after step ``index`` of a call: each node that has run shows the
     gradient that arrived at it in this call (d root / d node); the others show none yet."""
     call = graph.backward_calls[call_index]
-    arrived = {s.node: _arriving(s) for s in call.steps[: index + 1]}
+    arrived = {s.node: arriving_grad(s) for s in call.steps[: index + 1]}
     if call.kind == "grad" and index == len(call.steps) - 1:
         # autograd.grad runs no AccumulateGrad: its inputs get the returned gradients.
         for node_id, result in zip(call.inputs, call.results, strict=False):
@@ -266,198 +257,6 @@ def graph_upto(graph: Graph, order: list[str], count: int) -> Graph:
         edges=[e for e in graph.edges if e.src in shown and e.dst in shown],
         outputs=[o for o in graph.outputs if o in shown],
     )
-
-
-def fraction_text(x: float, precision: int = 4) -> str:
-    """A factor as a lecturer writes it: ``1/6`` for the mean over six, else ``number``."""
-    if 0 < abs(x) < 1:
-        k = round(1 / abs(x))
-        if 2 <= k <= 1000 and abs(1 / abs(x) - k) < 1e-5 * k:
-            return f"{'-' if x < 0 else ''}1/{k}"
-    return number(x, precision)
-
-
-@dataclass
-class ChainTerm:
-    node: str
-    """The operation (or, first, the root given a gradient)."""
-    label: str
-    factor: float
-    to: str | None = None
-    """The input the factor is a derivative towards."""
-
-
-@dataclass
-class ChainRule:
-    """∂root/∂leaf[index] as a sum over paths of products of local derivatives."""
-
-    leaf: str
-    index: int
-    paths: list[list[ChainTerm]]
-    total: float
-    autograd: float | None
-    """What autograd computed for that element in this call, to show the two agree."""
-    root_name: str = "root"
-    leaf_name: str = "leaf"
-    element: str = ""
-    """The element as text: ``[0, 1]`` (empty for a scalar leaf)."""
-    stored: float | None = None
-    """The leaf's .grad after the call: differs from ``autograd`` when gradients add up."""
-
-    def formula(self, precision: int = 4) -> str:
-        """``1/6 (mean) · 2 (mul) · … = 10``."""
-        parts = [
-            " · ".join(f"{fraction_text(t.factor, precision)} ({t.label})" for t in path)
-            for path in self.paths
-        ]
-        joined = " + ".join(f"({p})" if len(self.paths) > 1 else p for p in parts)
-        return f"{joined} = {number(self.total, precision)}"
-
-    def text(self, precision: int = 4) -> str:
-        """``∂out/∂x[0, 0] = 1/6 (mean) · 2 (mul) · … = 10``."""
-        return f"∂{self.root_name}/∂{self.leaf_name}{self.element} = {self.formula(precision)}"
-
-
-def _element(values: list[float | None], index: int) -> float | None:
-    return values[index] if len(values) > 1 else values[0]
-
-
-def _reaching(graph: Graph, target: str) -> set[str]:
-    """Nodes from which ``target`` is reached by walking to inputs (target included)."""
-    consumers: dict[str, list[str]] = {}
-    for e in graph.edges:
-        if e.kind == "grad":
-            consumers.setdefault(e.src, []).append(e.dst)
-    seen, todo = {target}, [target]
-    while todo:
-        for dst in consumers.get(todo.pop(), []):
-            if dst not in seen:
-                seen.add(dst)
-                todo.append(dst)
-    return seen
-
-
-def _fits(value: TensorValue, leaf: Node) -> bool:
-    """Element i of the leaf is element i of this tensor (or the tensor is one number)."""
-    return value.numel == 1 or value.shape == leaf.shape
-
-
-def _name(node: Node) -> str:
-    return node.name or node.label
-
-
-def _autograd(call: BackwardCall, steps: dict[str, NodeStep], leaf: str) -> TensorValue | None:
-    if leaf in steps:
-        return _arriving(steps[leaf])
-    if leaf in call.inputs:
-        return call.results[call.inputs.index(leaf)] if call.results else None
-    return None
-
-
-def _value_at(value: TensorValue | None, index: int) -> float | None:
-    items = _flat(value)
-    if not items:
-        return None
-    return _number(items[index] if len(items) > 1 else items[0])
-
-
-def leaves_of(graph: Graph, call_index: int) -> list[str]:
-    """The leaves (and autograd.grad inputs) a call computed a gradient for."""
-    call = graph.backward_calls[call_index]
-    ran = {s.node for s in call.steps}
-    targets = [n.id for n in graph.nodes if n.kind == "leaf" and n.id in ran]
-    return targets + [i for i in call.inputs if i is not None and i not in targets]
-
-
-def explain_chain_rule(
-    graph: Graph, leaf: str, index: int = 0, call_index: int = -1, max_paths: int = 8
-) -> ChainRule | str:
-    """The chain rule for one element of a leaf with the actual local derivatives, or why it
-    cannot be written as products of numbers.
-
-    Works where every op between root and leaf is elementwise or a full sum/mean (the
-    tutorials' programs). A matmul, a reshape or a sum over one dim mixes elements, so there
-    is no single product of numbers to show.
-    """
-    call = graph.backward_calls[call_index]
-    steps: dict[str, NodeStep] = {s.node: s for s in call.steps}
-    nodes = graph.index()
-    if call.root is None or call.root not in steps or leaf not in nodes:
-        return "this call has no recorded root"
-    target = nodes[leaf]
-    if leaf not in steps and leaf not in call.inputs:
-        return f"this call computed no gradient for {_name(target)}"
-    inputs = input_edges(graph)
-    reaching = _reaching(graph, leaf)
-    start: list[ChainTerm] = []
-    given = _arriving(steps[call.root])
-    if given is not None and not (given.numel == 1 and _value_at(given, 0) == 1.0):
-        if not _fits(given, target):
-            return "the gradient given to the root does not line up element by element"
-        factor = _value_at(given, index)
-        if factor is None:
-            return "the gradient given to the root is not a finite number there"
-        start.append(ChainTerm(call.root, "gradient given", factor))
-    paths: list[list[ChainTerm]] = []
-    stack: list[tuple[str, list[ChainTerm]]] = [(call.root, start)]
-    budget = 10_000  # partial paths explored: a deep DAG has too many paths to write out
-    while stack:
-        budget -= 1
-        if budget < 0:
-            return "there are too many paths from the root to this leaf to write out"
-        node_id, path = stack.pop()
-        if node_id == leaf:
-            paths.append(path)
-            if len(paths) > max_paths:
-                return f"there are more than {max_paths} paths from the root to this leaf"
-            continue
-        step = steps.get(node_id)
-        if step is None:
-            continue
-        node = nodes[node_id]
-        arriving = _arriving(step)
-        for pos, sent in enumerate(step.grad_out):
-            to = inputs.get((node_id, pos))
-            if to is None or to not in reaching or sent is None or arriving is None:
-                continue
-            if derivative_kind(node.op, sent, arriving) is None:
-                reason = _no_local_reason(node.op, sent, arriving)
-                return f"the path goes through {node.label} ({node.op}): {reason}"
-            if not _fits(sent, target):
-                return (
-                    f"the path goes through a {shape_text(sent.shape)} tensor (into "
-                    f"{node.label}) whose elements do not line up one to one with "
-                    f"{_name(target)}'s ({shape_text(target.shape)}): the chain rule there "
-                    "is a sum over many elements, not one product"
-                )
-            values, why = ratios(sent, arriving)
-            factor = _element(values, index) if values is not None else None
-            if factor is None:
-                return why or f"the gradient arriving at {node.label} is 0 at this element"
-            stack.append((to, [*path, ChainTerm(node_id, title(node), factor, to)]))
-    if not paths:
-        return "no gradient flowed from the root to this leaf"
-    total = math.fsum(math.prod(t.factor for t in p) for p in paths)
-    root = nodes[call.root]
-    return ChainRule(
-        leaf,
-        index,
-        paths[::-1],
-        total,
-        _value_at(_autograd(call, steps, leaf), index),
-        root_name=_name(root),
-        leaf_name=_name(target),
-        element=index_text(target.shape, index),
-        stored=_value_at(call.leaf_grads.get(leaf), index) if leaf in steps else None,
-    )
-
-
-def chain_rule(
-    graph: Graph, leaf: str, index: int = 0, call_index: int = -1, max_paths: int = 8
-) -> ChainRule | None:
-    """``explain_chain_rule``, None where there is no product of numbers to show."""
-    rule = explain_chain_rule(graph, leaf, index, call_index, max_paths)
-    return rule if isinstance(rule, ChainRule) else None
 
 
 def grad_history(graph: Graph, leaf: str) -> list[tuple[int, str, int | None, TensorValue | None]]:

@@ -19,16 +19,14 @@ from gradviz.curve import index_text
 from gradviz.graph.model import Graph, Node
 from gradviz.render.dot import RenderOptions, title
 from gradviz.render.format import number, tensor_text
+from gradviz.teach.chain_rule import ChainRule, explain_chain_rule, leaves_of
 from gradviz.teach.stepper import (
     BackwardStep,
-    ChainRule,
     backward_step,
     call_label,
-    explain_chain_rule,
     forward_order,
     graph_at_step,
     graph_upto,
-    leaves_of,
 )
 from gradviz.ui import state
 from gradviz.ui.options import Display

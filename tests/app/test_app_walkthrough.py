@@ -18,7 +18,7 @@ import gradviz
 from gradviz.examples import by_key
 from gradviz.render.dot import PALETTES
 from gradviz.render.format import number, tensor_lines, tensor_text
-from gradviz.teach.stepper import fraction_text
+from gradviz.teach.chain_rule import fraction_text
 from gradviz.values import snapshot
 from tests.app.test_app_view import APP, markdown_text, open_app
 
