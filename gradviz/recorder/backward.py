@@ -208,4 +208,6 @@ def _post_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...], tuple[An
 
 
 def _detached(g: Any) -> Any:
-    return g.detach() if isinstance(g, torch.Tensor) else None
+    # A copy: the engine may hand this very tensor to a leaf as its .grad, and a later
+    # grad.zero_() would otherwise rewrite what this step recorded.
+    return g.detach().clone() if isinstance(g, torch.Tensor) else None
