@@ -34,11 +34,12 @@ def functional_panel(graph: Graph, display: Display) -> None:
         display: For precision and font size.
     """
     for i, call in enumerate(graph.functional_calls):
-        inputs = ", ".join(shape_text(v.shape) for v in call.inputs)
+        shape = " × ".join(shape_text(v.shape) for v in call.inputs)
         result = shape_text(call.result.shape) if call.result is not None else "?"
         st.markdown(
-            f"**torch.autograd.functional.{call.kind}(`{call.function}`, input {inputs})** "
-            f"gives a {result} tensor, shown as a matrix:"
+            f"**{call.kind}** of `{call.function}` at an input of shape {shape}: a {result} "
+            "tensor, drawn as a matrix of "
+            + ("output element × input element." if call.kind == "jacobian" else "input × input.")
         )
         try:
             figure = functional_heatmap(call, display.render.precision, display.font_size)

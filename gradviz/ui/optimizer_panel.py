@@ -54,14 +54,20 @@ def _curves(
     return None if curves is None else [(c.xs, c.ys) for c in curves]
 
 
-def _choose(choices: list[ParameterChoice]) -> ParameterChoice:
-    by_label = {c.label: c for c in choices}
+def _choose(graph: Graph, choices: list[ParameterChoice]) -> ParameterChoice:
+    """The element to follow: picked by the user, else the one that moved the most."""
     if len(choices) == 1:
         return choices[0]
+    by_label = {c.label: c for c in choices}
     if st.session_state.get(PARAMETER) not in by_label:
-        st.session_state[PARAMETER] = choices[0].label
+        st.session_state[PARAMETER] = max(choices, key=lambda c: _travel(graph, c)).label
     label = st.selectbox("Parameter element to follow", list(by_label), key=PARAMETER)
     return by_label[label or choices[0].label]
+
+
+def _travel(graph: Graph, choice: ParameterChoice) -> float:
+    path = optimizer_path(graph, choice.node_id, choice.index)
+    return 0.0 if path is None else abs(path.xs[-1] - path.xs[0])
 
 
 def _cut(path: OptimizerPath, steps: int) -> OptimizerPath:
@@ -84,7 +90,7 @@ def optimizer_panel(source: str, graph: Graph, display: Display) -> None:
         graph: Its run.
         display: For precision and font size.
     """
-    choice = _choose(parameter_choices(graph))
+    choice = _choose(graph, parameter_choices(graph))
     path = optimizer_path(graph, choice.node_id, choice.index)
     if path is None:
         st.caption(f"{choice.label} has no loss recorded at two backward calls.")
