@@ -14,15 +14,15 @@ from gradviz.ui.options import Display
 
 def teaching_panels(source: str, graph: Graph, display: Display) -> None:
     """Every view that applies to this program, each under its own heading."""
-    if functional_panel.applies(graph):
-        st.subheader("Jacobian and Hessian")
-        with error_view.guarded("the Jacobian and Hessian"):
+    with error_view.guarded("the Jacobian and Hessian"):
+        if functional_panel.applies(graph):
+            st.subheader("Jacobian and Hessian")
             functional_panel.functional_panel(graph, display)
-    if higher_order_panel.applies(graph):
-        st.subheader("Higher order: the gradient's own graph")
-        with error_view.guarded("the higher-order view"):
+    with error_view.guarded("the higher-order view"):
+        if higher_order_panel.applies(graph):
+            st.subheader("Higher order: the gradient's own graph")
             higher_order_panel.higher_order_panel(source, graph, display)
-    if optimizer_panel.applies(graph):
-        st.subheader("The optimizer on the curve")
-        with error_view.guarded("the optimizer's steps"):
+    with error_view.guarded("the optimizer's steps"):
+        if optimizer_panel.applies(graph):
+            st.subheader("The optimizer on the curve")
             optimizer_panel.optimizer_panel(source, graph, display)
