@@ -315,6 +315,72 @@ print(a.grad)                     # 2 + 2 * a = 8
 """
         ),
     ),
+    Example(
+        key="second_derivative",
+        title="Second derivative: create_graph",
+        description=(
+            "create_graph=True makes autograd.grad return f′ as a tensor with a graph of its "
+            "own; differentiating that graph gives f″. f = x³ − 3x at x = 1.5: f′ = 3x² − 3 "
+            "= 3.75, f″ = 6x = 9."
+        ),
+        code=_code(
+            """
+import torch
+
+x = torch.tensor(1.5, requires_grad=True)
+f = x ** 3 - 3 * x
+df = torch.autograd.grad(f, x, create_graph=True)[0]   # f' = 3x^2 - 3, with its own graph
+d2f = torch.autograd.grad(df, x)[0]                     # f'' = 6x, through f's gradient graph
+print("f =", f.item(), " f' =", df.item(), " f'' =", d2f.item())
+"""
+        ),
+    ),
+    Example(
+        key="descent_by_hand",
+        title="Gradient descent by hand",
+        description=(
+            "No optimizer: each step moves w against its gradient inside no_grad, then zeroes "
+            "the gradient. The loss (w − 3)² + 1 is a parabola, and w slides down to 3."
+        ),
+        code=_code(
+            """
+import torch
+
+w = torch.tensor(0.0, requires_grad=True)
+lr = 0.2
+for step in range(6):
+    loss = (w - 3) ** 2 + 1       # smallest at w = 3
+    loss.backward()               # w.grad = 2 (w - 3)
+    with torch.no_grad():
+        w -= lr * w.grad          # the update, untracked
+    w.grad.zero_()
+    print("step", step, "w", w.item(), "loss", loss.item())
+"""
+        ),
+    ),
+    Example(
+        key="adam",
+        title="Adam: steps that are not lr · grad",
+        description=(
+            "Adam divides a running mean of the gradient by a running size of it, so its steps "
+            "stay about lr = 0.2 long while the slope falls from 16 to almost 0 (SGD's first "
+            "step, lr · grad, would be 3.2)."
+        ),
+        code=_code(
+            """
+import torch
+
+w = torch.tensor(3.0, requires_grad=True)
+opt = torch.optim.Adam([w], lr=0.2)
+for step in range(12):
+    opt.zero_grad()
+    loss = 4 * (w - 1) ** 2        # smallest at w = 1; slope 8 (w - 1)
+    loss.backward()
+    opt.step()                     # moves w by about 0.2, whatever the slope
+    print("step", step, "w", round(w.item(), 3), "slope", round(w.grad.item(), 2))
+"""
+        ),
+    ),
 )
 
 

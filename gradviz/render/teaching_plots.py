@@ -1,25 +1,31 @@
-"""Plotly figures for the tutorials' ideas: Jacobian/Hessian heatmaps, vᵀJ, an optimizer's path.
+"""Plotly figures for the tutorials' ideas: Jacobian/Hessian heatmaps, f with its derivatives,
+an optimizer moving along its loss curve.
 
-Each takes plain data from the Graph (no live tensors) and returns a ``plotly`` figure.
+Each takes plain data (a FunctionalCall, lists of numbers) and returns a ``plotly`` figure
+whose ``layout.meta`` holds the numbers it shows (``kind`` says which figure it is).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from gradviz.graph.model import FunctionalCall, Graph
+from gradviz.graph.model import FunctionalCall
 from gradviz.render.format import number
+from gradviz.render.plots import CURVE_COLOR, POINT_COLOR, TANGENT_COLOR
 from gradviz.values import TensorValue, flatten
+
+ANNOTATED_CELLS = 400
+"""Past this many cells a heatmap's numbers would be unreadable: hover shows them instead."""
+SERIES_COLORS = (CURVE_COLOR, TANGENT_COLOR, "#16a34a", "#9333ea", "#0891b2")
 
 
 def _numel(shape: Sequence[int]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
+    return math.prod(shape)
 
 
 def _index_labels(shape: Sequence[int], name: str) -> list[str]:
@@ -34,7 +40,14 @@ def _index_labels(shape: Sequence[int], name: str) -> list[str]:
     return labels
 
 
-def matrix_of(value: TensorValue, out_shape: Sequence[int]) -> list[list[float]]:
+def _finite(v: Any) -> float | None:
+    """A JSON-safe snapshot's element as a number (``"nan"``/``"inf"`` markers: None)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v) if math.isfinite(v) else None
+
+
+def matrix_of(value: TensorValue, out_shape: Sequence[int]) -> list[list[Any]]:
     """A Jacobian-like tensor (out dims × in dims) as rows (one per output element)."""
     flat = flatten(value.data)
     rows = max(_numel(out_shape), 1)
@@ -43,38 +56,53 @@ def matrix_of(value: TensorValue, out_shape: Sequence[int]) -> list[list[float]]
 
 
 def heatmap(
-    matrix: list[list[float]],
+    matrix: list[list[Any]],
     row_labels: list[str],
     col_labels: list[str],
     title: str,
     precision: int = 3,
+    font_size: int = 13,
 ) -> go.Figure:
-    """An annotated heatmap: every cell shows its number."""
+    """An annotated heatmap: every cell shows its number (hover only, when there are many)."""
+    z = [[_finite(v) for v in row] for row in matrix]
     text = [[number(v, precision) for v in row] for row in matrix]
+    cells = sum(len(row) for row in matrix)
     figure = go.Figure(
         go.Heatmap(
-            z=matrix,
+            z=z,
             x=col_labels,
             y=row_labels,
             text=text,
-            texttemplate="%{text}",
+            texttemplate="%{text}" if cells <= ANNOTATED_CELLS else None,
+            textfont={"size": font_size},
             colorscale="RdBu",
             zmid=0,
-            hovertemplate="%{y} / %{x}: %{z}<extra></extra>",
+            hovertemplate="%{y} / %{x}: %{text}<extra></extra>",
         )
     )
-    figure.update_layout(title=title, yaxis={"autorange": "reversed"}, height=420)
+    figure.update_layout(
+        title={"text": title},
+        font={"size": font_size},
+        yaxis={"autorange": "reversed", "type": "category"},
+        xaxis={"type": "category", "side": "bottom"},
+        height=max(260, min(720, 140 + (28 + font_size) * len(matrix))),
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
     return figure
 
 
-def functional_heatmap(call: FunctionalCall, precision: int = 3) -> go.Figure:
-    """The Jacobian (output element × input element) or Hessian (input × input)."""
-    if call.result is None or call.result.data is None or not call.inputs:
-        raise ValueError("this call's result was too large to keep in full")
+def functional_heatmap(call: FunctionalCall, precision: int = 3, font_size: int = 13) -> go.Figure:
+    """The Jacobian (output element × input element) or Hessian (input × input).
+
+    Raises:
+        ValueError: The result was not kept in full (too large, or a tuple of tensors).
+    """
+    if call.result is None or call.result.data is None or len(call.inputs) != 1:
+        raise ValueError("this call's result was not kept in full")
     in_shape = call.inputs[0].shape
     out_shape = call.result.shape[: len(call.result.shape) - len(in_shape)]
     matrix = matrix_of(call.result, out_shape)
-    x_labels = _index_labels(in_shape, "x")
+    cols = _index_labels(in_shape, "x")
     if call.kind == "hessian":
         rows = _index_labels(in_shape, "x")
         title = f"Hessian of {call.function}: ∂²f / ∂xᵢ∂xⱼ"
@@ -83,121 +111,271 @@ def functional_heatmap(call: FunctionalCall, precision: int = 3) -> go.Figure:
         rows = _index_labels(out_shape, f"{call.function}(x)")
         title = f"Jacobian of {call.function}: ∂ output / ∂ input"
         axis_rows = "output element"
-    figure = heatmap(matrix, rows, x_labels, title, precision)
-    figure.update_layout(xaxis_title="input element", yaxis_title=axis_rows)
+    figure = heatmap(matrix, rows, cols, title, precision, font_size)
+    figure.update_layout(
+        xaxis_title="input element",
+        yaxis_title=axis_rows,
+        meta={
+            "kind": call.kind,
+            "function": call.function,
+            "rows": rows,
+            "cols": cols,
+            "matrix": matrix,
+            "input": call.inputs[0].data,
+        },
+    )
     return figure
 
 
-@dataclass
-class OptimizerPath:
-    """Where one scalar input was at each backward call, and the loss there."""
+def derivatives_figure(
+    xs: Sequence[float],
+    series: Sequence[Sequence[float | None]],
+    names: Sequence[str],
+    *,
+    x: float,
+    at: Sequence[float | None],
+    x_label: str = "x",
+    precision: int = 4,
+    font_size: int = 13,
+) -> go.Figure:
+    """f, f′, f″ … over a range of x, each with its value at the program's x marked.
 
-    leaf: str
-    index: int
-    xs: list[float]
-    losses: list[float]
-    grads: list[float]
+    Args:
+        xs: Where the functions were evaluated.
+        series: One list of values per order (None leaves a gap).
+        names: ``f``, ``f′``, ``f″`` …
+        x: The program's own x.
+        at: Each series' value at ``x``.
+        x_label: The input's name.
+        precision: Significant digits in the legend.
+        font_size: Base font size (larger for a projector).
+    """
+    figure = go.Figure()
+    for k, (ys, name) in enumerate(zip(series, names, strict=True)):
+        color = SERIES_COLORS[k % len(SERIES_COLORS)]
+        value = at[k]
+        shown = "—" if value is None else number(value, precision)
+        figure.add_trace(
+            go.Scatter(
+                x=list(xs),
+                y=list(ys),
+                mode="lines",
+                name=f"{name}({x_label}); {name}({number(x, precision)}) = {shown}",
+                line={"color": color, "width": 3 if k == 0 else 2, "dash": _DASHES[k % 3]},
+                connectgaps=False,
+            )
+        )
+        if value is not None:
+            figure.add_trace(
+                go.Scatter(
+                    x=[x],
+                    y=[value],
+                    mode="markers",
+                    showlegend=False,
+                    marker={"color": color, "size": 11, "line": {"width": 1, "color": "#fff"}},
+                    hovertemplate=f"{name}: %{{y}}<extra></extra>",
+                )
+            )
+    figure.add_hline(y=0, line={"color": "#9ca3af", "width": 1})
+    figure.add_vline(x=x, line={"color": POINT_COLOR, "width": 1, "dash": "dot"})
+    figure.update_layout(
+        xaxis_title=x_label,
+        font={"size": font_size},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        hovermode="x unified",
+        meta={
+            "kind": "derivatives",
+            "x": x,
+            "x_label": x_label,
+            "xs": list(xs),
+            "names": list(names),
+            "series": [list(s) for s in series],
+            "at": list(at),
+        },
+    )
+    return figure
 
 
-def optimizer_path(graph: Graph, leaf: str, index: int = 0) -> OptimizerPath | None:
-    """The point (x, loss) and slope at every backward call of a training loop."""
-    xs, losses, grads = [], [], []
-    for call in graph.backward_calls:
-        value, grad = call.leaf_values.get(leaf), call.leaf_grads.get(leaf)
-        root = call.root_value
-        if value is None or value.data is None or root is None or root.data is None:
-            continue
-        if _numel(root.shape) != 1:
-            continue
-        xs.append(flatten(value.data)[index])
-        losses.append(flatten(root.data)[0])
-        grads.append(flatten(grad.data)[index] if grad and grad.data is not None else 0.0)
-    if len(xs) < 2:
-        return None
-    return OptimizerPath(leaf, index, xs, losses, grads)
+_DASHES = ("solid", "dash", "dashdot")
+
+
+def _range(values: Sequence[float | None], pad: float = 0.08) -> list[float]:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    margin = pad * (hi - lo) if hi > lo else max(1.0, abs(hi)) * 0.5
+    return [lo - margin, hi + margin]
 
 
 def optimizer_animation(
-    path: OptimizerPath,
-    curve_x: Sequence[float] | None = None,
-    curve_y: Sequence[float] | None = None,
+    xs: Sequence[float],
+    losses: Sequence[float],
+    grads: Sequence[float],
+    curves: Sequence[tuple[Sequence[float], Sequence[float | None]]] | None = None,
+    *,
     x_label: str = "x",
+    precision: int = 4,
+    font_size: int = 13,
 ) -> go.Figure:
-    """The point moving along the curve with its tangent at each step, and the loss per step.
+    """The point moving along the loss curve with its tangent, and the loss per step.
+
+    One Plotly frame per step, driven by a slider and a play button. Left: the loss against
+    the parameter (the curve, if given), the steps taken so far, the tangent whose slope is the
+    gradient, the current point. Right: the loss per step with the current step marked.
 
     Args:
-        path: From ``optimizer_path``.
-        curve_x, curve_y: The loss as a function of this input (from re-running), if known.
-        x_label: Name of the input for the axis.
+        xs: The parameter element at each step.
+        losses: The loss at each step.
+        grads: The gradient of the loss with respect to the element at each step.
+        curves: For each step, the loss as the element moves (the other elements held where
+            they were at that step); None: no curve.
+        x_label: The element's name (``w``, ``x[0]``).
+        precision: Significant digits in labels.
+        font_size: Base font size (larger for a projector).
     """
-    span = (max(path.xs) - min(path.xs)) or 1.0
+    steps = len(xs)
+    x_range = _range([*xs, *(v for c in curves or [] for v in c[0])], 0.04)
+    width = x_range[1] - x_range[0]
+    y_values: list[float | None] = list(losses)
+    for cx, cy in curves or []:
+        y_values += [y for x, y in zip(cx, cy, strict=True) if x_range[0] <= x <= x_range[1]]
+    y_range = _range(y_values)
 
     def tangent(k: int) -> tuple[list[float], list[float]]:
-        x0, y0, g = path.xs[k], path.losses[k], path.grads[k]
-        left, right = x0 - span / 2, x0 + span / 2
+        x0, y0, g = xs[k], losses[k], grads[k]
+        left, right = x0 - width / 5, x0 + width / 5
         return [left, right], [y0 + g * (left - x0), y0 + g * (right - x0)]
 
     def traces(k: int) -> list[go.Scatter]:
         tx, ty = tangent(k)
-        return [
+        out = []
+        if curves is not None:
+            cx, cy = curves[k]
+            out.append(
+                go.Scatter(
+                    x=list(cx),
+                    y=list(cy),
+                    mode="lines",
+                    name=f"loss as {x_label} moves",
+                    line={"color": CURVE_COLOR, "width": 3},
+                )
+            )
+        out += [
             go.Scatter(
-                x=path.xs[: k + 1],
-                y=path.losses[: k + 1],
+                x=list(xs[: k + 1]),
+                y=list(losses[: k + 1]),
                 mode="lines+markers",
-                name="steps",
-                line={"dash": "dot"},
+                name="steps so far",
+                line={"dash": "dot", "color": "#6b7280"},
+                marker={"size": 7, "color": "#6b7280"},
             ),
-            go.Scatter(x=tx, y=ty, mode="lines", name=f"tangent, slope {number(path.grads[k])}"),
             go.Scatter(
-                x=[path.xs[k]],
-                y=[path.losses[k]],
+                x=tx,
+                y=ty,
+                mode="lines",
+                name=f"tangent: slope {number(grads[k], precision)}",
+                line={"color": TANGENT_COLOR, "width": 2, "dash": "dash"},
+            ),
+            go.Scatter(
+                x=[xs[k]],
+                y=[losses[k]],
                 mode="markers",
-                name="current",
-                marker={"size": 14},
+                name=f"step {k}: {x_label} = {number(xs[k], precision)}",
+                marker={"color": POINT_COLOR, "size": 14, "line": {"width": 1, "color": "#fff"}},
+            ),
+            go.Scatter(
+                x=list(range(steps)),
+                y=list(losses),
+                mode="lines+markers",
+                name="loss per step",
+                line={"color": CURVE_COLOR},
+                xaxis="x2",
+                yaxis="y2",
+                showlegend=False,
+            ),
+            go.Scatter(
+                x=[k],
+                y=[losses[k]],
+                mode="markers",
+                name=f"loss {number(losses[k], precision)}",
+                marker={"color": POINT_COLOR, "size": 14},
+                xaxis="x2",
+                yaxis="y2",
+                showlegend=False,
             ),
         ]
+        return out
 
-    base = []
-    if curve_x is not None and curve_y is not None:
-        base = [go.Scatter(x=list(curve_x), y=list(curve_y), mode="lines", name="loss(x)")]
-    frames = [go.Frame(data=base + traces(k), name=str(k)) for k in range(len(path.xs))]
-    figure = go.Figure(data=base + traces(0), frames=frames)
+    figure = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.62, 0.38],
+        horizontal_spacing=0.1,
+        subplot_titles=(f"loss against {x_label}", "loss per step"),
+    )
+    figure.add_traces(traces(0))
+    figure.frames = [go.Frame(data=traces(k), name=str(k)) for k in range(steps)]
+    transition = {"duration": 250, "easing": "cubic-in-out"}
     slider = {
-        "currentvalue": {"prefix": "step "},
+        "active": 0,
+        "currentvalue": {"prefix": "step ", "font": {"size": font_size}},
+        "pad": {"t": 40},
         "steps": [
             {
                 "label": str(k),
                 "method": "animate",
-                "args": [[str(k)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True}}],
+                "args": [
+                    [str(k)],
+                    {"mode": "immediate", "frame": {"duration": 0, "redraw": True}},
+                ],
             }
-            for k in range(len(path.xs))
+            for k in range(steps)
         ],
     }
     play = {
         "type": "buttons",
+        "direction": "left",
+        "x": 0,
+        "y": 0,
+        "xanchor": "right",
+        "yanchor": "top",
+        "pad": {"t": 55, "r": 10},
         "buttons": [
             {
                 "label": "▶ play",
                 "method": "animate",
-                "args": [None, {"frame": {"duration": 600, "redraw": True}}],
+                "args": [
+                    None,
+                    {
+                        "frame": {"duration": 700, "redraw": True},
+                        "fromcurrent": True,
+                        "transition": transition,
+                    },
+                ],
             }
         ],
     }
     figure.update_layout(
         sliders=[slider],
         updatemenus=[play],
-        xaxis_title=x_label,
-        yaxis_title="loss",
-        title="The optimizer on the curve",
+        font={"size": font_size},
+        height=460 + 4 * font_size,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0},
+        hovermode="closest",
+        meta={
+            "kind": "optimizer",
+            "x_label": x_label,
+            "xs": list(xs),
+            "losses": list(losses),
+            "grads": list(grads),
+            "curve": curves is not None,
+        },
     )
-    return figure
-
-
-def loss_per_step(path: OptimizerPath) -> go.Figure:
-    figure = go.Figure(
-        go.Scatter(
-            x=list(range(len(path.losses))), y=path.losses, mode="lines+markers", name="loss"
-        )
+    figure.update_xaxes(title_text=x_label, range=x_range, row=1, col=1)
+    figure.update_yaxes(title_text="loss", range=y_range, row=1, col=1)
+    figure.update_xaxes(
+        title_text="step", range=[-0.5, steps - 0.5], dtick=1 if steps <= 20 else None, row=1, col=2
     )
-    figure.update_layout(xaxis_title="step", yaxis_title="loss", title="Loss per step", height=300)
+    figure.update_yaxes(range=_range(list(losses)), row=1, col=2)
     return figure

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+# The first torch.optim optimizer a process makes imports torch._dynamo (2-3 s, more on a busy
+# machine), which would count against a program's time limit: the server pays it at start.
+import torch._dynamo  # noqa: F401
+
 import gradviz
 from gradviz.curve import Overrides, Runner
 from gradviz.errors import GradvizError
