@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+# torch imports torch._dynamo on a program's first optimizer.step() (2-3 s, more under load);
+# importing it with the app keeps that out of the program's time limit (max_seconds).
+import torch._dynamo  # noqa: F401
+
 import gradviz
 from gradviz.curve import Overrides, Runner
 from gradviz.errors import GradvizError
