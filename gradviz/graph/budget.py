@@ -29,6 +29,7 @@ from gradviz.graph.collapse import (
     fold_runs,
     module_contraction,
     parent,
+    short_label,
     subtree_counts,
 )
 from gradviz.graph.contract import consumers, contract, group_node, groups, op_chains, shape_text
@@ -380,7 +381,7 @@ def _describe(
     if modules:
         done.append(f"{len(modules)} module{'s' if len(modules) != 1 else ''} collapsed")
     if folded:
-        labels = "/".join(dict.fromkeys(n.label for run in folded for n in run[:12]))
+        labels = "/".join(dict.fromkeys(short_label(n) for run in folded for n in run[:12]))
         many = "s" if len(folded) != 1 else ""
         done.append(f"{len(folded)} chain{many} of {labels} folded")
     if merged:

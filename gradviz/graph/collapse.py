@@ -139,7 +139,7 @@ def fold_runs(graph: Graph, runs: Iterable[list[Node]]) -> tuple[Graph, dict[str
 
 def fold_label(inner: list[Node]) -> str:
     """``… ×5997 ops: (add → tanh → mm) ×1,999`` for a repeating run, else the first labels."""
-    labels = [n.label for n in inner]
+    labels = [short_label(n) for n in inner]
     period = _period(labels, 8)
     if period is None or period == 1:
         names = list(dict.fromkeys(labels))
@@ -148,6 +148,11 @@ def fold_label(inner: list[Node]) -> str:
     times, rest = divmod(len(labels), period)
     text = f"… ×{len(inner)} ops: ({' → '.join(labels[:period])}) ×{times:,}"
     return text + (f", then {', '.join(labels[len(labels) - rest :])}" if rest else "")
+
+
+def short_label(node: Node) -> str:
+    """A node's label, or for a collapsed module just its path (``model.0``)."""
+    return node.label.split(" (")[0] if "collapsed" in node.flags else node.label
 
 
 def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Graph:

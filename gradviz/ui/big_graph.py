@@ -42,20 +42,14 @@ def big_graph_view(graph: Graph, render: RenderOptions, budget: int) -> tuple[Gr
     if len(graph.nodes) <= budget and not tree:
         return graph, render
     over = len(graph.nodes) > budget
+    _forget_other_graphs(graph, tree)
     heading = st.container()
     with st.expander("Modules, groups and search", expanded=over):
         left, right = st.columns(2)
         with right:
             focus = _find(graph)
         with left:
-            collapsed = st.multiselect(
-                "Collapse modules",
-                options=list(tree),
-                format_func=lambda p: f"{p} ({tree[p]} nodes)",
-                key=COLLAPSED,
-                help="Draw a module as one node: its input and output shapes and the gradient "
-                "norm through it. Remove it here (or expand it) to see its operations again.",
-            )
+            collapsed = _collapse_box(tree)
             opened = [k for k in st.session_state.get(OPENED, []) if isinstance(k, str)]
             keep = [k for k in (focus, render.highlight) if k is not None]
             view = budget_view(graph, budget, opened=opened, collapsed=collapsed, keep=keep)
@@ -70,6 +64,36 @@ def big_graph_view(graph: Graph, render: RenderOptions, budget: int) -> tuple[Gr
     with heading:
         _say_what_is_shown(view, budget)
     return view.graph, _mapped(render, view, focus)
+
+
+def _forget_other_graphs(graph: Graph, tree: dict[str, int]) -> None:
+    """Drop choices that name modules or nodes this graph does not have (another program)."""
+    ids = graph.index()
+
+    def here(key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        return key[2:] in tree if key.startswith("m:") else key[2:] in ids
+
+    for name, valid in ((OPENED, here), (COLLAPSED, tree.__contains__)):
+        chosen = st.session_state.get(name)
+        if isinstance(chosen, list) and not all(valid(k) for k in chosen):
+            st.session_state[name] = [k for k in chosen if valid(k)]
+
+
+def _collapse_box(tree: dict[str, int]) -> list[str]:
+    """The modules the user collapsed (a multiselect of the graph's modules, if any)."""
+    if not tree:
+        return []
+    chosen = st.multiselect(
+        "Collapse modules",
+        options=list(tree),
+        format_func=lambda p: f"{p} ({tree[p]} nodes)",
+        key=COLLAPSED,
+        help="Draw a module as one node: its input and output shapes and the gradient norm "
+        "through it. Remove it here (or expand it) to see its operations again.",
+    )
+    return list(chosen)
 
 
 def _say_what_is_shown(view: BudgetView, budget: int) -> None:
