@@ -222,3 +222,47 @@ def test_changing_the_budget_changes_the_view() -> None:
     assert f"{len(graph.nodes)} nodes: showing {len(nodes)}" in captions(at)
     at.number_input(key="budget").set_value(20).run()
     assert len(drawn(at)) <= 20 and "m:block.attn" not in drawn(at)
+
+
+def walkthrough_page() -> None:
+    """The graph panel as the step-through calls it: the full graph, a node highlighted and
+    the edges the gradient has already travelled (node and edges taken from the session)."""
+    from dataclasses import replace
+
+    import streamlit as st
+
+    import gradviz
+    from gradviz.examples import by_key
+    from gradviz.render.dot import RenderOptions
+    from gradviz.ui.graph_panel import graph_panel
+
+    graph = gradviz.run(by_key("deep_chain").code)
+    render = replace(
+        RenderOptions(),
+        highlight=st.session_state["step_node"],
+        traversed=frozenset(st.session_state["step_edges"]),
+    )
+    graph_panel(graph, render, stale=False)
+
+
+def test_the_step_throughs_node_stays_visible_and_highlighted() -> None:
+    graph = full("deep_chain")
+    tanhs = [n.id for n in graph.nodes if n.label == "tanh"]
+    node = tanhs[1000]
+    edges = [(e.src, e.dst) for e in graph.edges if node in (e.src, e.dst)]
+    at = AppTest.from_function(walkthrough_page, default_timeout=180)
+    at.session_state["step_node"] = node
+    at.session_state["step_edges"] = edges
+    at.run()
+    assert not at.exception
+    nodes = drawn(at)
+    assert node in nodes and len(nodes) <= 300
+    line = next(m.group(0) for m in NODE.finditer(spec(at)) if m.group(1) == node)
+    assert 'color="#f59e0b"' in line and "penwidth=4" in line
+    # its edges, to and from the folds on either side, are drawn as travelled
+    travelled = [e for e in EDGE.finditer(spec(at)) if node in (e.group(1), e.group(2))]
+    assert len(travelled) == 2
+    text = spec(at)
+    for e in travelled:
+        line = text[e.start() : text.index("\n", e.start())]
+        assert 'color="#ea580c"' in line and "penwidth=3" in line
