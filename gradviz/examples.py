@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gradviz import big_examples
+
 
 @dataclass(frozen=True)
 class Example:
@@ -380,6 +382,45 @@ for step in range(12):
     print("step", step, "w", round(w.item(), 3), "slope", round(w.grad.item(), 2))
 """
         ),
+    ),
+    # Real models and big graphs (gradviz/big_examples.py): shown collapsed past the budget.
+    Example(
+        key="mlp_training",
+        title="A two-layer MLP, trained for three steps",
+        description=(
+            "nn.Sequential(Linear, Tanh, Linear) and SGD: each step builds a new graph, and the "
+            "parameters are named by their path (model.0.weight). Collapse model.0 under "
+            "'Modules, groups and search' to see it as one node with its gradient norm."
+        ),
+        code=big_examples.MLP_TRAINING,
+    ),
+    Example(
+        key="small_cnn",
+        title="A small CNN: convolution, pooling, linear",
+        description=(
+            "Conv2d → ReLU → MaxPool2d, then a Linear layer and cross-entropy. The operations "
+            "of each module are drawn in a box named by the module's path."
+        ),
+        code=big_examples.SMALL_CNN,
+    ),
+    Example(
+        key="transformer_block",
+        title="A transformer block: attention, MLP, layer norm",
+        description=(
+            "LayerNorm, MultiheadAttention and an MLP with residual connections, in torch.nn. "
+            "Attention alone is 33 operations: collapse block.attn to see the block's shape."
+        ),
+        code=big_examples.TRANSFORMER_BLOCK,
+    ),
+    Example(
+        key="deep_chain",
+        title="A 2,000-layer chain",
+        description=(
+            "y = tanh(y @ W + b) two thousand times: 6,004 nodes, too many to draw, so the "
+            "chain is folded into one node. Its gradient norm, at the fold's first and last "
+            "operation, shows the gradient vanishing. Expand the fold or find a node."
+        ),
+        code=big_examples.DEEP_CHAIN,
     ),
 )
 

@@ -11,7 +11,7 @@ import torch
 
 import gradviz
 from gradviz.big_examples import BIG_EXAMPLES, MODEL_NAMES
-from gradviz.graph.collapse import fit_budget
+from gradviz.graph.budget import fit_budget
 from gradviz.graph.model import Graph
 from tests.oracle import OracleRun, run_plain, tensor_of
 

@@ -8,10 +8,18 @@ graph becomes (rep(u), rep(v)) minus self-loops and duplicates, so no dependency
 from __future__ import annotations
 
 import re
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from gradviz.graph.contract import consumers, contract, grad_norm, group_node, groups, op_chains
+from gradviz.graph.contract import (
+    consumers,
+    contract,
+    flow_text,
+    grad_norm,
+    group_node,
+    groups,
+    op_chains,
+)
 from gradviz.graph.model import Graph, Node
 
 _INDEX = re.compile(r"^(.*)\.(\d+)$")
@@ -27,13 +35,13 @@ def effective_modules(graph: Graph) -> dict[str, str | None]:
     users = consumers(graph)
     for n in reversed(graph.nodes):
         if n.module is None and n.kind == "op" and "internal" in n.flags:
-            mods[n.id] = _common([mods[u] for u in users[n.id]])
+            mods[n.id] = common_module([mods[u] for u in users[n.id]])
     return mods
 
 
 def module_tree(graph: Graph) -> dict[str, int]:
     """Node counts per module path, each node counted in its module and every ancestor."""
-    return _tree(Counter(m for m in effective_modules(graph).values() if m))
+    return subtree_counts(Counter(m for m in effective_modules(graph).values() if m))
 
 
 def collapse_modules(
@@ -44,14 +52,24 @@ def collapse_modules(
     A module whose nodes form several unconnected parts (called twice with other work in
     between) gets one node per part (``m:<path>#2``), so the view stays acyclic.
     """
+    return module_contraction(graph, modules, classes)[0]
+
+
+def module_contraction(
+    graph: Graph,
+    modules: Iterable[str],
+    classes: Mapping[str, str] | None = None,
+    mods: Mapping[str, str | None] | None = None,
+) -> tuple[Graph, dict[str, str]]:
+    """``collapse_modules`` and its map from each hidden node to its ``m:`` node."""
     targets = set(modules)
     found: dict[str, str | None] = {}
-    mods = effective_modules(graph)
+    mods = effective_modules(graph) if mods is None else mods
     path_of: dict[str, str] = {}
     for node_id, module in mods.items():
         if module is not None:
             if module not in found:
-                found[module] = next((p for p in _ancestors(module) if p in targets), None)
+                found[module] = next((p for p in ancestors(module) if p in targets), None)
             if found[module] is not None:
                 path_of[node_id] = found[module]  # type: ignore[assignment]
     roots, pos = {i: i for i in path_of}, {n.id: i for i, n in enumerate(graph.nodes)}
@@ -80,8 +98,8 @@ def collapse_modules(
         what = f"{cls} ×{ops} ops" if cls else f"×{ops} ops"
         name = path + (f" #{k}" if k > 1 else "")
         made[gid] = group_node(gid, f"{name} ({what})", members, inputs, outs, ["collapsed"])
-        made[gid].module = _parent(path)
-    return contract(graph, rep, made)
+        made[gid].module = parent(path)
+    return contract(graph, rep, made), rep
 
 
 def fold_chains(graph: Graph, min_length: int) -> Graph:
@@ -94,24 +112,47 @@ def fold_chains(graph: Graph, min_length: int) -> Graph:
 
 
 def _fold(graph: Graph, chains: list[list[Node]], min_length: int) -> Graph:
+    runs = [chain[1:-1] for chain in chains if len(chain) > max(min_length, 3)]
+    return fold_runs(graph, runs)[0]
+
+
+def fold_runs(graph: Graph, runs: Iterable[list[Node]]) -> tuple[Graph, dict[str, str]]:
+    """Fold each run (consecutive inner ops of one chain) into one ``f:<first id>`` node that
+    shows the gradient norm at the run's first and last op; also the map to the folds."""
     rep: dict[str, str] = {}
+    for run in runs:
+        rep.update((n.id, f"f:{run[0].id}") for n in run)
     made: dict[str, Node] = {}
-    for chain in chains:
-        if len(chain) > max(min_length, 3):
-            inner = chain[1:-1]
-            gid = f"f:{inner[0].id}"
-            labels = list(dict.fromkeys(n.label for n in inner))
-            text = ", ".join(labels[:6]) + (", …" if len(labels) > 6 else "")
-            node = group_node(gid, f"… ×{len(inner)} ops ({text})", inner, [], [], ["folded"])
-            node.value = node.grad = None
-            norms = (grad_norm(inner[0].grad), grad_norm(inner[-1].grad))
-            node.saved = {"span": f"{inner[0].id} … {inner[-1].id}"}
-            if None not in norms:
-                node.saved["grad_norm"] = f"{norms[0]} … {norms[1]}"
-            node.module = _common([n.module for n in inner])
-            made[gid] = node
-            rep.update((n.id, gid) for n in inner)
-    return contract(graph, rep, made)
+    for gid, (inner, inputs, outs) in groups(graph, rep).items():
+        node = group_node(gid, fold_label(inner), inner, inputs, outs, ["folded"])
+        node.value = node.grad = None
+        node.saved.pop("grad_norm", None)
+        node.saved["span"] = f"{inner[0].id} … {inner[-1].id}"
+        norms = (grad_norm(inner[0].grad), grad_norm(inner[-1].grad))
+        if norms[0] is not None and norms[1] is not None:
+            node.saved["grad_norm"] = f"{norms[0]} … {norms[1]}"
+        node.op = flow_text(node.saved, node.shape)
+        node.module = common_module([n.module for n in inner])
+        made[gid] = node
+    return contract(graph, rep, made), rep
+
+
+def fold_label(inner: list[Node]) -> str:
+    """``… ×5997 ops: (add → tanh → mm) ×1,999`` for a repeating run, else the first labels."""
+    labels = [short_label(n) for n in inner]
+    period = _period(labels, 8)
+    if period is None or period == 1:
+        names = list(dict.fromkeys(labels))
+        text = ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
+        return f"… ×{len(inner)} ops ({text})"
+    times, rest = divmod(len(labels), period)
+    text = f"… ×{len(inner)} ops: ({' → '.join(labels[:period])}) ×{times:,}"
+    return text + (f", then {', '.join(labels[len(labels) - rest :])}" if rest else "")
+
+
+def short_label(node: Node) -> str:
+    """A node's label, or for a collapsed module just its path (``model.0``)."""
+    return node.label.split(" (")[0] if "collapsed" in node.flags else node.label
 
 
 def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Graph:
@@ -120,7 +161,7 @@ def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Grap
     mods = effective_modules(graph)
     block: dict[str, str] = {}
     for node_id, module in mods.items():
-        for path in _ancestors(module) if module else []:
+        for path in ancestors(module) if module else []:
             if _INDEX.match(path):
                 block[node_id] = path
                 break
@@ -153,51 +194,8 @@ def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Grap
         last = run[-1].rsplit(".", 1)[1]
         label = f"{run[0]}\u2013{last} ({cls} ×{len(run)}, {ops} ops each)"
         made[gid] = group_node(gid, label, inner, inputs, outs, ["collapsed", "repeated"])
-        made[gid].module = _parent(run[0])
+        made[gid].module = parent(run[0])
     return contract(graph, rep, made)
-
-
-def fit_budget(
-    graph: Graph, budget: int = 300, classes: Mapping[str, str] | None = None
-) -> tuple[Graph, str | None]:
-    """A view of at most ``budget`` nodes (when possible) and a sentence saying what it hides.
-
-    Modules are collapsed from the top level down, expanding while the view fits; then op
-    chains are folded, the longest first. Linear time in the graph's size.
-    """
-    total = len(graph.nodes)
-    if total <= budget:
-        return graph, None
-    direct = Counter(m for m in effective_modules(graph).values() if m)
-    tree = _tree(direct)
-    kids: dict[str | None, list[str]] = {}
-    for p in tree:
-        kids.setdefault(_parent(p), []).append(p)
-    chosen = dict.fromkeys(kids.get(None, []))
-    count = total - sum(tree[p] for p in chosen) + len(chosen)
-    queue = deque(chosen)
-    while queue and count <= budget:
-        path = queue.popleft()
-        inside = kids.get(path, [])
-        cost = direct[path] + len(inside) - 1
-        if count + cost <= budget:
-            del chosen[path]
-            chosen.update(dict.fromkeys(inside))
-            queue.extend(inside)
-            count += cost
-    view = collapse_modules(graph, chosen, classes) if chosen else graph
-    folded: list[str] = []
-    if len(view.nodes) > budget:
-        view, folded = _fold_to(view, budget)
-    done = [f"{len(chosen)} module{'s' if len(chosen) != 1 else ''} collapsed"] if chosen else []
-    if folded:
-        done.append(f"chains of {'/'.join(folded[:4])} folded")
-    text = f"{total:,} nodes: showing {len(view.nodes):,}"
-    if done:
-        text += " — " + ", ".join(done)
-    if len(view.nodes) > budget:
-        text += f" (still over the budget of {budget:,})"
-    return view, text
 
 
 def search(graph: Graph, text: str) -> list[str]:
@@ -212,25 +210,21 @@ def search(graph: Graph, text: str) -> list[str]:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _fold_to(graph: Graph, budget: int) -> tuple[Graph, list[str]]:
-    """Fold the fewest chains (the longest first) that bring the graph under ``budget``."""
-    chains = [c for c in op_chains(graph) if len(c) > 3]
-    excess, limit = len(graph.nodes) - budget, 3
-    for k in sorted((len(c) for c in chains), reverse=True):
-        if excess <= 0:
-            break
-        excess -= k - 3
-        limit = k - 1
-    labels = (n.label for c in chains if len(c) > limit for n in c[1:-1])
-    return _fold(graph, chains, limit), list(dict.fromkeys(labels))
+def _period(labels: list[str], longest: int) -> int | None:
+    """The shortest cycle (up to ``longest``) the labels repeat at least twice, if any."""
+    for p in range(1, min(longest, len(labels) // 2) + 1):
+        if all(labels[i] == labels[i - p] for i in range(p, len(labels))):
+            return p
+    return None
 
 
-def _tree(direct: Mapping[str, int]) -> dict[str, int]:
+def subtree_counts(direct: Mapping[str, int]) -> dict[str, int]:
+    """Node counts per module path from counts per own module, in natural path order."""
     counts: Counter[str] = Counter()
     for module, k in direct.items():
-        for path in _ancestors(module):
+        for path in ancestors(module):
             counts[path] += k
-    return {p: counts[p] for p in sorted(counts, key=_path_key)}
+    return {p: counts[p] for p in sorted(counts, key=path_key)}
 
 
 def _find(roots: dict[str, str], x: str) -> str:
@@ -240,12 +234,14 @@ def _find(roots: dict[str, str], x: str) -> str:
     return x
 
 
-def _ancestors(path: str) -> list[str]:
+def ancestors(path: str) -> list[str]:
+    """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: the path and every module above it."""
     parts = path.split(".")
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _common(paths: list[str | None]) -> str | None:
+def common_module(paths: list[str | None]) -> str | None:
+    """The deepest module path all of ``paths`` lie in (None if one is outside any)."""
     if not paths or any(p is None for p in paths):
         return None
     split = [p.split(".") for p in paths if p is not None]
@@ -257,12 +253,13 @@ def _common(paths: list[str | None]) -> str | None:
     return ".".join(common) or None
 
 
-def _path_key(path: str) -> list[tuple[int, int, str]]:
+def path_key(path: str) -> list[tuple[int, int, str]]:
     """Natural order: ``layers.2`` before ``layers.10``."""
     return [(1, 0, x) if not x.isdigit() else (0, int(x), "") for x in path.split(".")]
 
 
-def _parent(path: str) -> str | None:
+def parent(path: str) -> str | None:
+    """The enclosing module's path (None at the top level)."""
     return path.rsplit(".", 1)[0] if "." in path else None
 
 

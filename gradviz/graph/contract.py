@@ -54,14 +54,18 @@ def group_node(
     flags: list[str],
 ) -> Node:
     """One node standing for ``members``: the value, gradient and shape of its (last) output,
-    and its inputs' shapes and gradient norm in ``saved``."""
+    its inputs' shapes and gradient norm in ``saved``, and a summary of them as its ``op``.
+
+    A group has no grad_fn of its own; its ``op`` row, drawn under the title, says what flows
+    through it (``in 16×4 → out 16×8, grad norm 0.3``)."""
     out = (outs or members)[-1]
     saved: dict[str, str | TensorValue] = {}
     if inputs:
         more = ", …" if len(inputs) > 8 else ""
         saved["inputs"] = ", ".join(shape_text(n.shape) for n in inputs[:8]) + more
     if len(outs) > 1:
-        saved["outputs"] = ", ".join(shape_text(n.shape) for n in outs[:8])
+        more = ", …" if len(outs) > 8 else ""
+        saved["outputs"] = ", ".join(shape_text(n.shape) for n in outs[:8]) + more
     norm = grad_norm(out.grad)
     if norm is not None:
         saved["grad_norm"] = norm
@@ -69,7 +73,7 @@ def group_node(
         id=gid,
         kind="op",
         name=None,
-        op=None,
+        op=flow_text(saved, out.shape),
         label=label,
         shape=list(out.shape),
         dtype=out.dtype,
@@ -205,6 +209,17 @@ def op_chains(graph: Graph) -> list[list[Node]]:
                 chain.append(index[nxt[chain[-1].id]])
             chains.append(chain)
     return chains
+
+
+def flow_text(saved: Mapping[str, str | TensorValue], shape: list[int]) -> str:
+    """``in <input shapes> → out <output shapes>, grad norm <norm>`` from a group's ``saved``."""
+    outs = saved.get("outputs")
+    text = f"out {outs if isinstance(outs, str) else shape_text(shape)}"
+    ins = saved.get("inputs")
+    if isinstance(ins, str):
+        text = f"in {ins} → {text}"
+    norm = saved.get("grad_norm")
+    return text + (f", grad norm {norm}" if isinstance(norm, str) else "")
 
 
 def shape_text(shape: list[int]) -> str:

@@ -14,6 +14,8 @@ import streamlit as st
 
 from gradviz.graph.model import Graph
 from gradviz.render.dot import PALETTES, RenderOptions, to_dot
+from gradviz.ui.big_graph import big_graph_view
+from gradviz.ui.options import chosen_budget
 
 LARGE_GRAPH = 800
 """Past this many nodes, say that the in-browser layout takes a while (about 2 s per 1,000)."""
@@ -45,13 +47,17 @@ def legend_html(render: RenderOptions) -> str:
     )
 
 
-def graph_panel(graph: Graph, render: RenderOptions, *, stale: bool = False) -> str:
-    """Draw the graph; returns its DOT source as chosen (legend included) for the downloads."""
+def graph_panel(
+    graph: Graph, render: RenderOptions, *, stale: bool = False, budget: int | None = None
+) -> str:
+    """Draw the graph, or above ``budget`` nodes a collapsed view of it (the Display option's
+    budget by default); returns the DOT drawn (legend included) for the downloads."""
     if stale:
         st.caption(":orange[**stale** — showing the last good run]")
     if not graph.nodes:
         st.info("Nothing to draw: the program made no tensors that autograd tracks.")
         return to_dot(graph, render)
+    graph, render = big_graph_view(graph, render, chosen_budget() if budget is None else budget)
     if len(graph.nodes) > LARGE_GRAPH:
         st.caption(
             f"{len(graph.nodes)} nodes: the browser lays the graph out itself, which can take "

@@ -7,10 +7,15 @@ from typing import Literal, cast
 
 import streamlit as st
 
+from gradviz.graph.budget import DEFAULT_BUDGET
 from gradviz.render.dot import RenderOptions
 
 DIRECTIONS = {"TB": "top-down", "LR": "left-right"}
 THEMES = {"light": "light", "dark": "dark"}
+BUDGET = "budget"
+"""Widget key (and query parameter) of the node budget."""
+MAX_BUDGET = 1_000
+"""The browser lays out about 500 nodes a second: past this the page would stall."""
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,8 @@ class Display:
 
     render: RenderOptions
     presentation: bool
+    budget: int = DEFAULT_BUDGET
+    """Most nodes the graph panel sends the browser; bigger graphs are shown collapsed."""
 
     @property
     def font_size(self) -> int:
@@ -54,6 +61,17 @@ def options_panel() -> Display:
         key="theme",
         bind="query-params",
     )
+    budget = st.number_input(
+        "Node budget",
+        min_value=10,
+        max_value=MAX_BUDGET,
+        value=DEFAULT_BUDGET,
+        step=50,
+        key=BUDGET,
+        bind="query-params",
+        help="Most nodes drawn at once. A bigger graph is shown with modules collapsed and "
+        "long chains folded; expand parts of it above the graph.",
+    )
     presentation = st.toggle(
         "Presentation mode",
         value=False,
@@ -71,7 +89,13 @@ def options_panel() -> Display:
         theme="projector" if presentation else cast(Literal["light", "dark"], theme or "light"),
         legend=legend,
     )
-    return Display(render=render, presentation=presentation)
+    return Display(render=render, presentation=presentation, budget=int(budget or DEFAULT_BUDGET))
+
+
+def chosen_budget() -> int:
+    """The node budget set in the Display options (the default before they are drawn)."""
+    value = st.session_state.get(BUDGET)
+    return int(value) if isinstance(value, (int, float)) and value > 0 else DEFAULT_BUDGET
 
 
 _BASE_CSS = """
