@@ -165,6 +165,11 @@ def test_echoes_every_top_level_expression_but_not_none() -> None:
     assert result.last_value == [3] and result.has_last_value
 
 
+def test_a_value_whose_repr_is_only_an_address_is_not_echoed() -> None:
+    result = interpret("import torch\ntorch.manual_seed(0)\ntorch.ones(1)\n")
+    assert result.echoes == [(3, repr(torch.ones(1)))]
+
+
 def test_last_value_only_for_a_final_bare_expression() -> None:
     assert not interpret("x = 1").has_last_value
     assert interpret("x = 1").last_value is None

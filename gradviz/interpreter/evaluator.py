@@ -8,6 +8,7 @@ and counting steps before any work is done.
 from __future__ import annotations
 
 import ast
+import re
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ from gradviz.interpreter.statements import Statements
 from gradviz.limits import Limits
 
 _NO_TF = torch._C.DisableTorchFunction
+_ADDRESS_ONLY = re.compile(r"^<[^<>]* at 0x[0-9a-fA-F]+>$")
+"""A default repr (``<torch._C.Generator object at 0x7f…>``): says nothing, differs every run,
+so a value like ``torch.manual_seed(0)``'s is not echoed."""
 DEFAULT_LIMITS = Limits()
 
 
@@ -62,8 +66,9 @@ class Interpreter(Statements):
                     self.exec(stmt)
                     continue
                 value = self._top_expression(stmt)
-                if value is not None:
-                    echoes.append((stmt.lineno, self.safe_repr(value)))
+                text = None if value is None else self.safe_repr(value)
+                if text is not None and not _ADDRESS_ONLY.search(text):
+                    echoes.append((stmt.lineno, text))
                 if i == len(body) - 1:
                     last = value
         except GradvizError as e:

@@ -84,7 +84,10 @@ def _key(overrides: Overrides | None) -> tuple[tuple[int, tuple[tuple[int, float
     return tuple(sorted((seq, tuple(sorted(v.items()))) for seq, v in overrides.items()))
 
 
-@st.cache_data(max_entries=2_000, show_spinner=False)
+# A shared resource, not cache_data: cache_data unpickles a fresh copy on every read, which costs
+# about a second per rerun for a 6,000-node graph. Runs are therefore shared between sessions
+# and must never be mutated: the panels derive new Graphs (dataclasses.replace) instead.
+@st.cache_resource(max_entries=256, show_spinner=False)
 def _cached(
     source: str,
     key: tuple[tuple[int, tuple[tuple[int, float], ...]], ...],
@@ -101,8 +104,8 @@ def run_program(
     seed: int = SEED,
     actions: tuple[str, ...] = (),
 ) -> Outcome:
-    """``execute``, cached by (program, overrides, seed, actions); each caller gets its own
-    copy."""
+    """``execute``, cached by (program, overrides, seed, actions). The Outcome is shared:
+    read it, never change it."""
     return _cached(source, _key(overrides), seed, actions)
 
 
