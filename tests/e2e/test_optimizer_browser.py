@@ -9,6 +9,7 @@ import torch
 from playwright.sync_api import Locator, Page, expect
 
 from gradviz.examples import by_key
+from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_app_browser import open_app, settle
 
 pytestmark = pytest.mark.e2e
@@ -89,6 +90,8 @@ def test_play_moves_the_point_to_the_last_step(page: Page, app_url: str) -> None
     assert after["x"] == pytest.approx(steps[2][3], rel=1e-6)
     assert after["y"] == pytest.approx(sum(v * v for v in steps[2]), rel=1e-6)
     assert after["transform"] != before["transform"]
+    chart.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "screenshot-optimizer.png"))
 
 
 def test_the_slider_picks_a_step(page: Page, app_url: str) -> None:

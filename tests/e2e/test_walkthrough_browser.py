@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 import gradviz
 from gradviz.examples import by_key
 from gradviz.render.dot import PALETTES
+from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_app_browser import graph_svg, open_app, settle
 
 pytestmark = pytest.mark.e2e
@@ -53,3 +54,4 @@ def test_stepping_moves_the_outline_to_the_next_node_the_engine_ran(
         f"() => ({HIGHLIGHTED})('{PALETTES['light'].highlight}').join() == '{order[2]}'"
     )
     assert "walk=" in page.url  # the mode is in the address, so a link opens the step-through
+    page.screenshot(path=str(SCREENSHOTS / "screenshot-step-through.png"))
