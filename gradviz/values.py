@@ -57,11 +57,19 @@ def flatten(data: Nested) -> list[Any]:
 FULL_VALUE_LIMIT = 10_000
 """Tensors up to this many elements are carried in full; larger ones as a Summary."""
 SUMMARY_HEAD = 8
+SMALL_TENSOR = 64
+"""Tensors up to this many elements take the fast path of ``snapshot``: most tensors of a
+teaching graph are this small, and a graph has thousands of them."""
+
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
 
 
 def dtype_name(dtype: torch.dtype) -> str:
     """``torch.float32`` -> ``float32``."""
-    return str(dtype).removeprefix("torch.")
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
+    return name
 
 
 def finite_or_text(x: float) -> float | str:
@@ -79,6 +87,21 @@ def _clean(data: Any) -> Any:
     return data
 
 
+def _all_finite(data: Nested, dim: int) -> bool:
+    """Whether the floats of ``tolist()`` output are all finite: their sum minus itself is 0
+    exactly then (nan and ±inf give nan). A sum that overflows says False: that only sends
+    the data through ``_clean``, which leaves finite numbers as they are."""
+    if dim == 0:
+        total = data
+    elif dim == 1:
+        total = sum(data)
+    elif dim == 2:
+        total = sum(map(sum, data))
+    else:
+        total = sum(flatten(data))
+    return bool(total - total == 0.0)
+
+
 def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue:
     """Copy a tensor's data out as plain Python (detached, on the CPU).
 
@@ -89,6 +112,14 @@ def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue
     Returns:
         A TensorValue with ``data`` (nested lists) or, past ``limit``, a ``summary``.
     """
+    n = tensor.numel()
+    if n <= SMALL_TENSOR and n <= limit and tensor.is_cpu and not tensor.is_complex():
+        # Fast path: tolist() needs neither no_grad nor detach, and a finiteness check on
+        # the Python floats is cheaper than torch.isfinite for a handful of elements.
+        data = tensor.tolist()
+        if tensor.is_floating_point() and not _all_finite(data, tensor.dim()):
+            data = _clean(data)
+        return TensorValue(shape=list(tensor.shape), dtype=dtype_name(tensor.dtype), data=data)
     with torch.no_grad():
         t = tensor.detach()
         if t.device.type != "cpu":

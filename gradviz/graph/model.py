@@ -150,6 +150,9 @@ class Graph:
     """Things the user should know: backward was run automatically, an output is not scalar."""
     functional_calls: list[FunctionalCall] = field(default_factory=list)
     version: int = JSON_VERSION
+    module_classes: dict[str, str] = field(default_factory=dict)
+    """Class name of each module path nodes belong to, and of its parents
+    (``encoder.0`` -> ``Linear``): identical blocks have the same classes."""
 
     def node(self, node_id: str) -> Node:
         """The node with this id (KeyError if absent)."""
@@ -177,6 +180,7 @@ class Graph:
             "echoes": [list(e) for e in self.echoes],
             "notes": list(self.notes),
             "functional_calls": [asdict(f) for f in self.functional_calls],
+            "module_classes": dict(self.module_classes),
         }
 
     def to_json(self, indent: int | None = None) -> str:

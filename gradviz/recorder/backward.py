@@ -17,12 +17,18 @@ from gradviz.recorder.recording import LiveCall, Recording
 from gradviz.values import snapshot
 
 SAVED_TENSORS_MAX_NODES = 5_000
-"""Saved tensors are read only on graphs up to this size: unpacking them on every node of a
-~50,000-deep chain makes torch's own teardown of that chain overflow the C stack."""
+"""Saved tensors are read only on graphs up to this size: reading them costs about as much as
+recording the node, and a graph this big is read through summaries anyway."""
 
+_ACCUMULATE_GRAD: type = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
 _SAVED_NAMES: dict[type, list[str]] = {}
 _FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
+
+
+def is_accumulate(node: Any) -> bool:
+    """Whether an autograd Node is a leaf's AccumulateGrad (its ``variable`` is the leaf)."""
+    return type(node) is _ACCUMULATE_GRAD
 
 
 def is_backward_call(func: Callable[..., Any]) -> bool:
@@ -48,28 +54,47 @@ def walk_nodes(roots: list[Any]) -> Iterator[Any]:
                 stack.append(child)
 
 
-def saved_of(node: Any) -> dict[str, Any]:
-    """The tensors and arguments autograd saved on ``node`` for its backward.
+def _saved_names(node: Any) -> list[str]:
+    names = _SAVED_NAMES[type(node)] = [a for a in dir(node) if a.startswith("_saved_")]
+    return names
 
-    Tensors are kept as tensors; anything else as a short repr; freed ones as "freed".
+
+def saved_of(node: Any) -> dict[str, Any]:
+    """What autograd saved on ``node`` for its backward, as torch gives it (tensors, sizes,
+    scalars); "freed" where an earlier backward without retain_graph released it.
+
+    Only references: turning them into text and snapshots is left to the Graph's build.
     """
     names = _SAVED_NAMES.get(type(node))
     if names is None:
-        names = [a for a in dir(node) if a.startswith("_saved_")]
-        _SAVED_NAMES[type(node)] = names
+        names = _saved_names(node)
     out: dict[str, Any] = {}
     for attr in names:
         try:
             value = getattr(node, attr)
         except RuntimeError:  # freed by an earlier backward without retain_graph
             value = "freed"
-        key = attr.removeprefix("_saved_")
-        out[key] = value if isinstance(value, torch.Tensor) else _short(value)
+        out[attr[7:]] = value  # without "_saved_"
     return out
 
 
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
+def saved_result(node: Any) -> torch.Tensor | None:
+    """The output autograd saved on ``node`` (tanh, exp, sigmoid... keep theirs), if any."""
+    names = _SAVED_NAMES.get(type(node))
+    if names is None:
+        names = _saved_names(node)
+    if "_saved_result" not in names:
+        return None
+    try:
+        value = node._saved_result
+    except RuntimeError:  # freed
+        return None
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def saved_text(value: object, limit: int = 60) -> str:
+    """A short text for a saved argument that is not a tensor."""
+    text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -132,20 +157,17 @@ def capture_backward(
     )
     for t in call.roots + call.inputs:
         recording.track(t, "input")
+    nodes = list(walk_nodes([r.grad_fn for r in call.roots]))
+    leaves = [recording.track(n.variable, "leaf").tensor for n in nodes if is_accumulate(n)]
     call.root_values = [snapshot(r) for r in call.roots]
     call.leaf_values = recording.leaf_values()
-
-    nodes = list(walk_nodes([r.grad_fn for r in call.roots]))
-    leaves = [recording.track(n.variable, "leaf").tensor for n in nodes if hasattr(n, "variable")]
     if any(g is not None for g in call.gradients):
         _small_jacobians(recording, call, call.inputs or leaves)
-    handles = []
-    read_saved = len(nodes) <= SAVED_TENSORS_MAX_NODES
-    for node in nodes:
-        if read_saved and not hasattr(node, "variable") and node not in recording.saved:
-            recording.saved[node] = saved_of(node)
-        handles.append(node.register_prehook(_pre_hook(call, node)))
-        handles.append(node.register_hook(_post_hook(call, node)))
+    # Saved tensors this call frees are read in the hook, after the node ran and before the
+    # engine releases them; the ones it keeps are read when the Graph is built.
+    read_saved = not call.retain_graph and len(nodes) <= SAVED_TENSORS_MAX_NODES
+    hook = _step_hook(call, recording.saved, read_saved)
+    handles = [node.register_hook(hook) for node in nodes]
     try:
         result = func(*args, **kwargs)
     finally:
@@ -192,20 +214,18 @@ def _small_jacobians(recording: Recording, call: LiveCall, wrt: list[torch.Tenso
         call.jacobians[recording.track(t, "input").seq] = snapshot(jac)
 
 
-def _pre_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...]], None]:
-    def hook(grad_outputs: tuple[Any, ...]) -> None:
-        call.order.append(node)
-        call.grad_in[node] = tuple(_detached(g) for g in grad_outputs)
+def _step_hook(
+    call: LiveCall, saved: dict[Any, dict[str, Any]], read_saved: bool
+) -> Callable[[tuple[Any, ...], tuple[Any, ...]], None]:
+    """One post-hook for every node of the call: it gets both the gradients arriving at the
+    node and the ones it sends on, and asks the engine which node is running."""
+    steps = call.steps
+    current_node = torch._C._current_autograd_node
 
-    return hook
-
-
-def _post_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...], tuple[Any, ...]], None]:
     def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
-        call.grad_out[node] = tuple(_detached(g) for g in grad_inputs)
+        node = current_node()
+        steps.append((node, grad_outputs, grad_inputs))
+        if read_saved and node not in saved:
+            saved[node] = saved_of(node)
 
     return hook
-
-
-def _detached(g: Any) -> Any:
-    return g.detach() if isinstance(g, torch.Tensor) else None
