@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -41,15 +40,18 @@ _BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
 
 def friendly_op(class_name: str) -> str:
     """``MulBackward0`` -> ``mul``; ``AddmmBackward0`` -> ``addmm``."""
-    base = _BACKWARD_SUFFIX.sub("", class_name)
-    return base.lower() if base else class_name
+    label = _FRIENDLY.get(class_name)
+    if label is None:
+        base = _BACKWARD_SUFFIX.sub("", class_name)
+        label = _FRIENDLY[class_name] = base.lower() if base else class_name
+    return label
 
 
-@dataclass
-class _Input:
-    obj: Any
-    position: int
-    kind: EdgeKind
+_FRIENDLY: dict[str, str] = {}
+
+
+_Input = tuple[Any, int, EdgeKind]
+"""(graph object, input position, edge kind): one input of a graph object."""
 
 
 class _Builder:
@@ -81,6 +83,12 @@ class _Builder:
         return value
 
     def maybe_snap(self, t: object) -> TensorValue | None:
+        """``snap`` for tensors (gradients, results), None for None (no gradient)."""
+        if t is None:
+            return None
+        value = self.snaps.get(id(t))
+        if value is not None:
+            return value
         return self.snap(t) if isinstance(t, torch.Tensor) else None
 
     # -- keys and inputs -------------------------------------------------------------------
@@ -118,16 +126,16 @@ class _Builder:
             record = self.rec.record_of(obj)
             if record is None:
                 return []
-            found = [_Input(self.key(t), i, "cut") for i, t in enumerate(record.cut_from)]
+            found: list[_Input] = [(self.key(t), i, "cut") for i, t in enumerate(record.cut_from)]
             if not obj.requires_grad:
                 found.extend(
-                    _Input(t, i, "constant")
+                    (t, i, "constant")
                     for i, t in enumerate(record.inputs)
                     if not t.requires_grad and self.stopped(t)
                 )
             return found
         found = [
-            _Input(fn.variable if is_accumulate(fn) else fn, i, "grad")
+            (fn.variable if is_accumulate(fn) else fn, i, "grad")
             for i, (fn, _) in enumerate(obj.next_functions)
             if fn is not None
         ]
@@ -135,7 +143,7 @@ class _Builder:
         if record is not None:
             for i, t in enumerate(record.inputs):
                 if not t.requires_grad:
-                    found.append(_Input(t, i, "constant"))
+                    found.append((t, i, "constant"))
         return found
 
     def walk(self, roots: Iterable[Any]) -> None:
@@ -149,7 +157,7 @@ class _Builder:
                 obj, kids, i = stack[-1]
                 if i < len(kids):
                     stack[-1] = (obj, kids, i + 1)
-                    child = kids[i].obj
+                    child = kids[i][0]
                     if id(child) not in self.ids and id(child) not in on_stack:
                         on_stack.add(id(child))
                         stack.append((child, self.inputs_of(child), 0))
@@ -277,7 +285,7 @@ class _Builder:
         steps = []
         order = []
         snap = self.maybe_snap
-        for node, arriving, sent in live.steps:
+        for node, arriving, sent in live.steps:  # (hot: one per node the engine ran)
             node_id = self.id_of(node)
             if node_id is None:
                 continue
@@ -332,15 +340,11 @@ class _Builder:
         self.walk(self.key(t) for t in roots)
         grads, results = self.last_grads(), self.leaf_results()
         nodes = [self.node(obj, grads, results) for obj in self.order]
+        ids = self.ids
         edges = [
-            Edge(
-                src=self.ids[id(inp.obj)],
-                dst=self.ids[id(obj)],
-                position=inp.position,
-                kind=inp.kind,
-            )
+            Edge(ids[id(src)], ids[id(obj)], position, kind)
             for obj in self.order
-            for inp in self.inputs[id(obj)]
+            for src, position, kind in self.inputs[id(obj)]
         ]
         _internal_ops_join_consumers(nodes, edges)
         consumed = {e.src for e in edges}
@@ -366,7 +370,7 @@ class _Builder:
             module_classes=self.module_classes(nodes),
         )
         fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
-        fed = {id(inp.obj) for obj in fns for inp in self.inputs[id(obj)]}
+        fed = {id(inp[0]) for obj in fns for inp in self.inputs[id(obj)]}
         keep_until_unused(fns, [fn for fn in fns if id(fn) not in fed])
         return graph
 
@@ -374,7 +378,9 @@ class _Builder:
 def _internal_ops_join_consumers(nodes: list[Node], edges: list[Edge]) -> None:
     """Ops autograd made on its own (the ``t`` of a Linear's weight) belong to the module of
     their consumers when those agree; ``nodes`` lists inputs before their consumers."""
-    if not any(n.module is None and "internal" in n.flags for n in nodes):
+    if not any(n.module for n in nodes) or not any(
+        n.module is None and "internal" in n.flags for n in nodes
+    ):
         return
     index = {n.id: n for n in nodes}
     users: dict[str, list[str]] = {}

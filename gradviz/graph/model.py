@@ -53,7 +53,7 @@ class Node:
     num_outputs: int = 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Edge:
     """Data flows from ``src`` (an input) to ``dst`` (the op consuming it)."""
 
@@ -65,7 +65,7 @@ class Edge:
     label: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeStep:
     """What one node did during a backward call."""
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from gradviz.recorder.recording import LiveCall, Recording
+from gradviz.recorder.teardown import keep_until_unused
 from gradviz.values import snapshot
 
 SAVED_TENSORS_MAX_NODES = 5_000
@@ -22,7 +23,7 @@ recording the node, and a graph this big is read through summaries anyway."""
 
 _ACCUMULATE_GRAD: type = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
-_SAVED_NAMES: dict[type, list[str]] = {}
+_SAVED_NAMES: dict[type, list[tuple[str, str, str | None]]] = {}
 _FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
 
 
@@ -54,8 +55,15 @@ def walk_nodes(roots: list[Any]) -> Iterator[Any]:
                 stack.append(child)
 
 
-def _saved_names(node: Any) -> list[str]:
-    names = _SAVED_NAMES[type(node)] = [a for a in dir(node) if a.startswith("_saved_")]
+def _saved_names(node: Any) -> list[tuple[str, str, str | None]]:
+    """(key, attribute, raw attribute or None) of each thing ``node``'s type saves."""
+    attrs = set(dir(node))
+    names = [
+        (a[7:], a, "_raw" + a if "_raw" + a in attrs else None)
+        for a in sorted(attrs)
+        if a.startswith("_saved_")
+    ]
+    _SAVED_NAMES[type(node)] = names
     return names
 
 
@@ -69,27 +77,27 @@ def saved_of(node: Any) -> dict[str, Any]:
     if names is None:
         names = _saved_names(node)
     out: dict[str, Any] = {}
-    for attr in names:
+    for key, attr, raw in names:
+        if raw is not None:
+            # The stored tensor itself: no unpacking, so no new tensor tied to ``node``.
+            # None means freed or an absent optional tensor: the attribute tells which.
+            data = getattr(getattr(node, raw), "data", None)
+            if isinstance(data, torch.Tensor):
+                out[key] = data
+                continue
         try:
-            value = getattr(node, attr)
+            out[key] = getattr(node, attr)
         except RuntimeError:  # freed by an earlier backward without retain_graph
-            value = "freed"
-        out[attr[7:]] = value  # without "_saved_"
+            out[key] = "freed"
     return out
 
 
 def saved_result(node: Any) -> torch.Tensor | None:
-    """The output autograd saved on ``node`` (tanh, exp, sigmoid... keep theirs), if any."""
-    names = _SAVED_NAMES.get(type(node))
-    if names is None:
-        names = _saved_names(node)
-    if "_saved_result" not in names:
-        return None
-    try:
-        value = node._saved_result
-    except RuntimeError:  # freed
-        return None
-    return value if isinstance(value, torch.Tensor) else None
+    """The output autograd saved on ``node`` (tanh, exp, sigmoid... keep theirs), if it is
+    still there. Cheap: no exception when it was freed."""
+    raw = getattr(node, "_raw_saved_result", None)
+    data = getattr(raw, "data", None)
+    return data if isinstance(data, torch.Tensor) else None
 
 
 def saved_text(value: object, limit: int = 60) -> str:
@@ -157,7 +165,9 @@ def capture_backward(
     )
     for t in call.roots + call.inputs:
         recording.track(t, "input")
-    nodes = list(walk_nodes([r.grad_fn for r in call.roots]))
+    root_fns = [r.grad_fn for r in call.roots if r.grad_fn is not None]
+    nodes = list(walk_nodes(root_fns))
+    keep_until_unused([n for n in nodes if not is_accumulate(n)], root_fns)  # see teardown
     leaves = [recording.track(n.variable, "leaf").tensor for n in nodes if is_accumulate(n)]
     call.root_values = [snapshot(r) for r in call.roots]
     call.leaf_values = recording.leaf_values()
@@ -179,7 +189,7 @@ def capture_backward(
         for r in call.results:
             if r is not None and r.grad_fn is not None:
                 rec = recording.track(r, "grad")
-                rec.flags.add("create_graph")
+                rec.flag("create_graph")
     call.leaf_grads = recording.leaf_grads()
     recording.calls.append(call)
     recording.add_event(kind, call=len(recording.calls) - 1)

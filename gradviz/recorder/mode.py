@@ -105,7 +105,15 @@ class RecordingMode(TorchFunctionMode):
             return self._special(kind, func, args, kwargs or {})
         out = func(*args, **kwargs) if kwargs else func(*args)
         if isinstance(out, torch.Tensor):
-            self._note_result(name, self._inputs(args, kwargs), out)
+            inputs: list[torch.Tensor] = []
+            for a in args:  # _tensors(args, inputs), inlined: this runs once per torch call
+                if isinstance(a, torch.Tensor):
+                    inputs.append(a)
+                elif isinstance(a, (list, tuple)):
+                    _tensors(a, inputs)
+            if kwargs:
+                _tensors(kwargs.values(), inputs)
+            self._note_result(name, inputs, out)
         elif isinstance(out, (tuple, list)):
             inputs = self._inputs(args, kwargs)
             for item in out:
@@ -162,19 +170,19 @@ class RecordingMode(TorchFunctionMode):
         if not tracked:
             return
         if name in _DETACHING:
-            record.flags.update({"detached", "shared_storage"})
-            record.cut_from = tracked
+            record.flag("detached", "shared_storage")
+            record.cut_from = tuple(tracked)
         elif not (torch.is_grad_enabled() if grad_enabled is None else grad_enabled):
             # Grad mode is the same after the call as during it.
-            record.flags.add("no_grad")
-            record.cut_from = tracked
+            record.flag("no_grad")
+            record.cut_from = tuple(tracked)
 
     def _note_in_place(self, name: str, tensor: torch.Tensor) -> None:
         rec = self.recording
         if name == "requires_grad_":
             record = rec.track(tensor, "input")
             if not tensor.requires_grad:
-                record.flags.add("requires_grad_off")
+                record.flag("requires_grad_off")
             return
         if name == "zero_" and rec.grad_owner(tensor) is not None:
             rec.add_event("zero_grad")
@@ -189,6 +197,6 @@ class RecordingMode(TorchFunctionMode):
         rec = self.recording
         tensor, value = args[0], args[1]
         if attr == "requires_grad" and not value:
-            rec.track(tensor, "input").flags.add("requires_grad_off")
+            rec.track(tensor, "input").flag("requires_grad_off")
         elif attr == "grad" and value is None and had_grad:
             rec.add_event("zero_grad")  # optimizer.zero_grad() sets grads to None

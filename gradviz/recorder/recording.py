@@ -19,23 +19,40 @@ EVENT_FULL_LIMIT = 256
 step of a loop, so they are kept small)."""
 
 
-@dataclass(eq=False, slots=True)
 class TensorRecord:
-    """One tensor the program created or touched, in creation order."""
+    """One tensor the program created or touched, in creation order (one per torch call of
+    the program, hence a plain slotted class)."""
 
-    tensor: torch.Tensor
-    seq: int
-    func: str
-    """The torch function that produced it (``mul``, ``zeros``), or how it was first seen."""
-    line: int | None = None
-    module: str | None = None
-    """The module whose forward made it (None for tensors first seen as an input)."""
-    inputs: list[torch.Tensor] = field(default_factory=list)
-    """The tensor arguments of the call that produced it (for constants and cuts)."""
-    name: str | None = None
-    flags: set[str] = field(default_factory=set)
-    cut_from: list[torch.Tensor] = field(default_factory=list)
-    """Tensors whose tracking was stopped to make this one (detach, no_grad)."""
+    __slots__ = ("cut_from", "flags", "func", "inputs", "line", "module", "name", "seq", "tensor")
+
+    def __init__(
+        self,
+        tensor: torch.Tensor,
+        seq: int,
+        func: str,
+        line: int | None = None,
+        module: str | None = None,
+        inputs: list[torch.Tensor] | None = None,
+    ) -> None:
+        self.tensor = tensor
+        self.seq = seq
+        self.func = func
+        """The torch function that produced it (``mul``, ``zeros``), or how it was first seen."""
+        self.line = line
+        self.module = module
+        """The module whose forward made it (None for tensors first seen as an input)."""
+        self.inputs: list[torch.Tensor] = inputs if inputs is not None else []
+        """The tensor arguments of the call that produced it (for constants and cuts)."""
+        self.name: str | None = None
+        self.flags: frozenset[str] = _NO_FLAGS
+        self.cut_from: tuple[torch.Tensor, ...] = ()
+        """Tensors whose tracking was stopped to make this one (detach, no_grad)."""
+
+    def flag(self, *names: str) -> None:
+        self.flags = self.flags.union(names)
+
+
+_NO_FLAGS: frozenset[str] = frozenset()
 
 
 @dataclass(eq=False)
@@ -132,34 +149,41 @@ class Recording:
         (an input, a parameter): they get no module, wherever they were first seen."""
         rec = self.by_id.get(id(tensor))
         if rec is None:
-            rec = self._new(tensor, func, None, [])
+            rec = TensorRecord(tensor, len(self.records), func, self.line)
+            self._add(rec)
         return rec
 
     def note_result(
         self, tensor: torch.Tensor, func: str, inputs: list[torch.Tensor]
     ) -> TensorRecord:
         """A new record for ``tensor``, which ``func`` just made from ``inputs`` inside the
-        innermost running module (if any)."""
+        innermost running module (if any). Called once per torch call: kept short."""
         stack = self.module_stack
-        return self._new(tensor, func, stack[-1] if stack else None, inputs)
-
-    def _new(
-        self, tensor: torch.Tensor, func: str, module: str | None, inputs: list[torch.Tensor]
-    ) -> TensorRecord:
-        seq = len(self.records)
-        rec = TensorRecord(tensor, seq, func, self.line, module, inputs)
+        module = stack[-1] if stack else None
+        rec = TensorRecord(tensor, len(self.records), func, self.line, module, inputs)
         self.records.append(rec)
         self.by_id[id(tensor)] = rec
-        if tensor.grad_fn is None:
+        if tensor.is_leaf:  # not .grad_fn: that would tie a Python object to every Node
             self.leaf_candidates.append(rec)
         if self.overrides:
-            values = self.overrides.get(seq)
-            if values:
-                with torch.no_grad():
-                    flat = tensor.view(-1)
-                    for index, value in values.items():
-                        flat[index] = value
+            self._override(rec)
         return rec
+
+    def _add(self, rec: TensorRecord) -> None:
+        self.records.append(rec)
+        self.by_id[id(rec.tensor)] = rec
+        if rec.tensor.is_leaf:
+            self.leaf_candidates.append(rec)
+        if self.overrides:
+            self._override(rec)
+
+    def _override(self, rec: TensorRecord) -> None:
+        values = self.overrides.get(rec.seq)
+        if values:
+            with torch.no_grad():
+                flat = rec.tensor.view(-1)
+                for index, value in values.items():
+                    flat[index] = value
 
     def record_of(self, tensor: torch.Tensor) -> TensorRecord | None:
         return self.by_id.get(id(tensor))
@@ -188,9 +212,7 @@ class Recording:
     # -- leaves ----------------------------------------------------------------------------
     def leaves(self) -> list[TensorRecord]:
         """Records of tensors that are leaves requiring grad right now."""
-        return [
-            r for r in self.leaf_candidates if r.tensor.requires_grad and r.tensor.grad_fn is None
-        ]
+        return [r for r in self.leaf_candidates if r.tensor.requires_grad and r.tensor.is_leaf]
 
     def leaf_values(self) -> dict[int, TensorValue]:
         return {r.seq: snapshot(r.tensor, EVENT_FULL_LIMIT) for r in self.leaves()}

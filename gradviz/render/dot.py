@@ -16,6 +16,14 @@ from gradviz.render.format import shape_text, tensor_lines, tensor_text
 
 Theme = Literal["light", "dark", "projector"]
 STOPPED_FLAGS = ("no_grad", "detached", "requires_grad_off")
+GROUP_FLAGS = ("collapsed", "folded")
+"""Flags of nodes that stand for many (a collapsed module, a folded chain): drawn with a
+double border."""
+
+
+def quoted(text: str) -> str:
+    """``text`` as a DOT double-quoted string (node ids hold module paths, so any text)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True)
@@ -169,9 +177,10 @@ def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[s
     if node.id == opts.highlight:
         border, pen = palette.highlight, palette.pen * 4
     label = node_label(node, opts, palette)
+    group = " peripheries=2" if any(f in node.flags for f in GROUP_FLAGS) else ""
     return (
-        f'"{node.id}" [label={label} shape=box style="{style}" fillcolor="{fill}" '
-        f'color="{border}" penwidth={pen:g}]'
+        f'{quoted(node.id)} [label={label} shape=box style="{style}" fillcolor="{fill}" '
+        f'color="{border}" penwidth={pen:g}{group}]'
     )
 
 
@@ -187,7 +196,7 @@ def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, nodes: dict[st
     if (edge.src, edge.dst) in opts.traversed:
         attrs[0] = f'color="{palette.traversed}"'
         attrs.append(f"penwidth={palette.pen * 3:g}")
-    return f'"{edge.src}" -> "{edge.dst}" [{" ".join(attrs)}]'
+    return f"{quoted(edge.src)} -> {quoted(edge.dst)} [{' '.join(attrs)}]"
 
 
 def _legend(palette: Palette) -> list[str]:
