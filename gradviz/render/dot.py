@@ -22,8 +22,9 @@ double border."""
 
 
 def quoted(text: str) -> str:
-    """``text`` as a DOT double-quoted string (node ids hold module paths, so any text)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``text`` as a DOT double-quoted string (node ids hold module paths, so any text). In
+    DOT, ``\\"`` is the only escape inside quotes; other backslashes stay as they are."""
+    return '"' + text.replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True)
