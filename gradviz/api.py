@@ -142,6 +142,7 @@ def draw(
     opts = options or RenderOptions()
     if show_attrs or show_saved:
         opts = RenderOptions(**{**opts.__dict__, "show_saved": True})
-    # What autograd saved is read only when it is shown (values of ops come regardless).
-    graph = build_graph(recording, outputs, saved=opts.show_saved)
+    # What autograd saved is read only when it is shown, and then all of it (values of ops
+    # come regardless).
+    graph = build_graph(recording, outputs, saved=opts.show_saved, saved_limit=None)
     return to_digraph(graph, opts)

@@ -57,9 +57,10 @@ _Input = tuple[Any, int, EdgeKind]
 class _Builder:
     """One walk of the recorded graph; ``build`` returns the Graph."""
 
-    def __init__(self, recording: Recording, saved: bool) -> None:
+    def __init__(self, recording: Recording, saved: bool, saved_limit: int | None) -> None:
         self.rec = recording
         self.read_saved = saved
+        self.saved_limit = saved_limit
         self.by_fn: dict[int, TensorRecord] = {}
         for r in recording.records:
             fn = r.tensor.grad_fn
@@ -220,19 +221,21 @@ class _Builder:
         """What autograd saved on ``fn``: read during backward if that call freed it."""
         raw = self.rec.saved.get(fn)
         if raw is None:
-            raw = saved_of(fn) if len(self.order) <= SAVED_TENSORS_MAX_NODES else {}
+            limit = self.saved_limit
+            raw = saved_of(fn) if limit is None or len(self.order) <= limit else {}
         return raw
 
     def op_node(self, node_id: str, fn: Any, grads: dict[int, tuple[Any, ...]]) -> Node:
         record = self.by_fn.get(id(fn))
         saved = self.saved_of(fn) if self.read_saved else {}
+        tensor: object = None
         if record is not None:
-            tensor: object = record.tensor
-        elif self.read_saved:
+            tensor = record.tensor
+        else:  # an op nobody bound to a name: its saved result (tanh, exp...) is its value
             tensor = saved.get("result")
-        else:  # only the result, which is the value of an op nobody bound to a name
-            tensor = self.rec.saved.get(fn, {}).get("result")
-            if tensor is None:
+            if not isinstance(tensor, torch.Tensor):
+                tensor = self.rec.saved.get(fn, {}).get("result")
+            if not isinstance(tensor, torch.Tensor):
                 tensor = saved_result(fn)
         arriving = grads.get(id(fn))
         grad_value = self.maybe_snap(arriving[0]) if arriving else None
@@ -408,7 +411,13 @@ def _by_id(values: dict[int, Any], seq_ids: dict[int, str]) -> dict[str, Any]:
     return {seq_ids[seq]: v for seq, v in values.items() if seq in seq_ids}
 
 
-def build_graph(recording: Recording, roots: list[torch.Tensor], *, saved: bool = True) -> Graph:
+def build_graph(
+    recording: Recording,
+    roots: list[torch.Tensor],
+    *,
+    saved: bool = True,
+    saved_limit: int | None = SAVED_TENSORS_MAX_NODES,
+) -> Graph:
     """The Graph of everything reachable from ``roots``.
 
     Args:
@@ -416,9 +425,11 @@ def build_graph(recording: Recording, roots: list[torch.Tensor], *, saved: bool 
         roots: Tensors to draw from, in order: backward roots, named tensors, results.
         saved: Read what autograd saved for each op (``Node.saved``). Without it an op's
             value still comes from its saved result where it has one.
+        saved_limit: Read saved tensors still in the graph only when it has at most this
+            many nodes (None: always); those read during backward are kept regardless.
 
     Returns:
         Nodes, edges, outputs (roots nothing else consumes), backward calls and events.
     """
     with no_gc():  # tens of thousands of small objects: the collector's passes cost more
-        return _Builder(recording, saved).build(roots)
+        return _Builder(recording, saved, saved_limit).build(roots)

@@ -19,12 +19,16 @@ STOPPED_FLAGS = ("no_grad", "detached", "requires_grad_off")
 GROUP_FLAGS = ("collapsed", "folded")
 """Flags of nodes that stand for many (a collapsed module, a folded chain): drawn with a
 double border."""
+_STOPPED = frozenset(STOPPED_FLAGS)
+_GROUPS = frozenset(GROUP_FLAGS)
 
 
 def quoted(text: str) -> str:
     """``text`` as a DOT double-quoted string (node ids hold module paths, so any text). In
     DOT, ``\\"`` is the only escape inside quotes; other backslashes stay as they are."""
-    return '"' + text.replace('"', '\\"') + '"'
+    if '"' in text:
+        text = text.replace('"', '\\"')
+    return f'"{text}"'
 
 
 @dataclass(frozen=True)
@@ -119,15 +123,17 @@ class RenderOptions:
 
 def look(node: Node, outputs: set[str]) -> str:
     """Which of the palette's looks a node gets."""
-    if any(f in node.flags for f in STOPPED_FLAGS):
+    if not _STOPPED.isdisjoint(node.flags):
         return "stopped"
     if node.id in outputs:
         return "output"
     return node.kind
 
 
-def _row(text: str, color: str | None = None, bold: bool = False) -> str:
-    body = escape(text)
+def _row(text: str, color: str | None = None, bold: bool = False, plain: bool = False) -> str:
+    """One line of a label; ``plain``: text made here of numbers, shapes and class names,
+    which needs no HTML escaping (a graph has thousands of such lines)."""
+    body = text if plain else escape(text)
     if bold:
         body = f"<B>{body}</B>"
     if color:
@@ -148,18 +154,18 @@ def node_label(node: Node, opts: RenderOptions, palette: Palette) -> str:
     if node.op and node.kind == "op":
         rows.append(_row(node.op))
     if opts.show_shapes:
-        rows.append(_row(f"{shape_text(node.shape)} {node.dtype}".strip()))
+        rows.append(_row(f"{shape_text(node.shape)} {node.dtype}".strip(), plain=True))
     if opts.show_values and node.value is not None:
         for i, line in enumerate(tensor_lines(node.value, opts.precision, opts.max_items)):
-            rows.append(_row(("value " if i == 0 else "") + line))
+            rows.append(_row(("value " if i == 0 else "") + line, plain=True))
     if opts.show_grads and node.grad is not None:
         for i, line in enumerate(tensor_lines(node.grad, opts.precision, opts.max_items)):
-            rows.append(_row(("grad " if i == 0 else "") + line, color=palette.grad))
+            rows.append(_row(("grad " if i == 0 else "") + line, palette.grad, plain=True))
     if opts.show_saved:
         for key, saved in node.saved.items():
             text = saved if isinstance(saved, str) else tensor_text(saved, opts.precision, 4)
             rows.append(_row(f"saved {key}: {text}"))
-    stopped = [f for f in node.flags if f in STOPPED_FLAGS]
+    stopped = [f for f in node.flags if f in STOPPED_FLAGS] if node.flags else []
     if stopped:
         note = ", ".join(stopped)
         if "shared_storage" in node.flags:
@@ -178,7 +184,7 @@ def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[s
     if node.id == opts.highlight:
         border, pen = palette.highlight, palette.pen * 4
     label = node_label(node, opts, palette)
-    group = " peripheries=2" if any(f in node.flags for f in GROUP_FLAGS) else ""
+    group = "" if _GROUPS.isdisjoint(node.flags) else " peripheries=2"
     return (
         f'{quoted(node.id)} [label={label} shape=box style="{style}" fillcolor="{fill}" '
         f'color="{border}" penwidth={pen:g}{group}]'
