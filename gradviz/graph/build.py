@@ -25,6 +25,7 @@ from gradviz.graph.model import (
     NodeStep,
 )
 from gradviz.recorder.backward import (
+    ACCUMULATE_GRAD,
     SAVED_TENSORS_MAX_NODES,
     is_accumulate,
     saved_of,
@@ -136,7 +137,7 @@ class _Builder:
                 )
             return found
         found = [
-            (fn.variable if is_accumulate(fn) else fn, i, "grad")
+            (fn.variable if type(fn) is ACCUMULATE_GRAD else fn, i, "grad")
             for i, (fn, _) in enumerate(obj.next_functions)
             if fn is not None
         ]
@@ -148,25 +149,28 @@ class _Builder:
         return found
 
     def walk(self, roots: Iterable[Any]) -> None:
-        """Post-order DFS from each root, with an explicit stack."""
+        """Post-order DFS from each root, with an explicit stack of [object, inputs, next]."""
+        ids, order, inputs, inputs_of = self.ids, self.order, self.inputs, self.inputs_of
         for root in roots:
-            if id(root) in self.ids:
+            if id(root) in ids:
                 continue
             on_stack = {id(root)}
-            stack: list[tuple[Any, list[_Input], int]] = [(root, self.inputs_of(root), 0)]
+            stack: list[list[Any]] = [[root, inputs_of(root), 0]]
             while stack:
-                obj, kids, i = stack[-1]
+                frame = stack[-1]
+                kids, i = frame[1], frame[2]
                 if i < len(kids):
-                    stack[-1] = (obj, kids, i + 1)
+                    frame[2] = i + 1
                     child = kids[i][0]
-                    if id(child) not in self.ids and id(child) not in on_stack:
+                    if id(child) not in ids and id(child) not in on_stack:
                         on_stack.add(id(child))
-                        stack.append((child, self.inputs_of(child), 0))
+                        stack.append([child, inputs_of(child), 0])
                     continue
                 stack.pop()
-                self.ids[id(obj)] = f"n{len(self.order)}"
-                self.order.append(obj)
-                self.inputs[id(obj)] = kids
+                obj = frame[0]
+                ids[id(obj)] = f"n{len(order)}"
+                order.append(obj)
+                inputs[id(obj)] = kids
 
     # -- nodes -----------------------------------------------------------------------------
     def last_grads(self) -> dict[int, tuple[Any, ...]]:
@@ -239,12 +243,13 @@ class _Builder:
                 tensor = saved_result(fn)
         arriving = grads.get(id(fn))
         grad_value = self.maybe_snap(arriving[0]) if arriving else None
-        flags = sorted(record.flags) if record else ["internal"]
-        if isinstance(tensor, torch.Tensor):
-            shape, dtype, value = list(tensor.shape), dtype_name(tensor.dtype), self.snap(tensor)
+        if record is None:
+            flags = ["internal"]
         else:
-            shape = grad_value.shape if grad_value else []
-            dtype, value = (grad_value.dtype if grad_value else ""), None
+            flags = sorted(record.flags) if record.flags else []
+        value = self.snap(tensor) if isinstance(tensor, torch.Tensor) else None
+        shown = value or grad_value
+        shape, dtype = (list(shown.shape), shown.dtype) if shown else ([], "")
         class_name = type(fn).__name__
         return Node(
             id=node_id,
@@ -260,7 +265,9 @@ class _Builder:
             saved={
                 k: self.snap(v) if isinstance(v, torch.Tensor) else saved_text(v)
                 for k, v in saved.items()
-            },
+            }
+            if saved
+            else {},
             flags=flags,
             module=record.module if record else None,
             seq=record.seq if record else None,
@@ -287,19 +294,13 @@ class _Builder:
     def call(self, live: LiveCall, seq_ids: dict[int, str]) -> BackwardCall:
         steps = []
         order = []
-        snap = self.maybe_snap
+        snap, ids = self.maybe_snap, self.ids
         for node, arriving, sent in live.steps:  # (hot: one per node the engine ran)
-            node_id = self.id_of(node)
+            node_id = ids.get(id(node.variable if is_accumulate(node) else node))
             if node_id is None:
                 continue
             order.append(node_id)
-            steps.append(
-                NodeStep(
-                    node=node_id,
-                    grad_in=[snap(g) for g in arriving],
-                    grad_out=[snap(g) for g in sent],
-                )
-            )
+            steps.append(NodeStep(node_id, [snap(g) for g in arriving], [snap(g) for g in sent]))
         roots = [self.tensor_id(r) for r in live.roots]
         return BackwardCall(
             kind="grad" if live.kind == "grad" else "backward",

@@ -21,7 +21,8 @@ SAVED_TENSORS_MAX_NODES = 5_000
 """Saved tensors are read only on graphs up to this size: reading them costs about as much as
 recording the node, and a graph this big is read through summaries anyway."""
 
-_ACCUMULATE_GRAD: type = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]
+ACCUMULATE_GRAD: Any = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]
+"""The class of a leaf's autograd Node (its ``variable`` is the leaf)."""
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
 _SAVED_NAMES: dict[type, list[tuple[str, str, str | None]]] = {}
 _FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
@@ -29,7 +30,7 @@ _FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
 
 def is_accumulate(node: Any) -> bool:
     """Whether an autograd Node is a leaf's AccumulateGrad (its ``variable`` is the leaf)."""
-    return type(node) is _ACCUMULATE_GRAD
+    return type(node) is ACCUMULATE_GRAD
 
 
 def is_backward_call(func: Callable[..., Any]) -> bool:
