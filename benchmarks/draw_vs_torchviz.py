@@ -1,13 +1,14 @@
 """gradviz.draw vs torchviz.make_dot on the same graphs: time to the Digraph and its source.
 
-Both sides stop at DOT text (no layout engine). gradviz also carries every value, gradient
-and saved argument. Run: ``python benchmarks/draw_vs_torchviz.py [--profile]``.
+Both sides stop at DOT text (no layout engine). gradviz also carries the value of every
+tensor it can see (leaves, outputs, ops' saved results) and the leaves' gradients. The last
+rows show what autograd saved on both sides (make_dot's show_attrs/show_saved, draw's
+show_saved). Run: ``python benchmarks/draw_vs_torchviz.py [--profile]``.
 """
 
 from __future__ import annotations
 
 import cProfile
-import inspect
 import pstats
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from gradviz.api import to_digraph
 from gradviz.graph.build import build_graph
 from gradviz.graph.model import Graph
 from gradviz.recorder import Recording
+from gradviz.render.dot import RenderOptions
 
 HEADER = (
     "layers",
@@ -33,32 +35,34 @@ HEADER = (
     "build ms",
     "DOT ms",
 )
-AFTER = ("backward()", "retain_graph")
+AFTER = ("backward()", "retain_graph", "retain_graph, saved shown")
 """backward() frees saved tensors (a training step); retain_graph keeps them, so gradviz
-also carries every op's saved result as its value."""
-# draw() reads saved tensors only when it shows them, where build_graph can skip them.
-_DRAW_BUILD = {"saved": False} if "saved" in inspect.signature(build_graph).parameters else {}
+also carries every op's saved result as its value; and both sides can show them all."""
 
 
 def measure(layers: int, after: str) -> list[object]:
     out, W, b = chain(layers)
-    out.backward(retain_graph=after == "retain_graph")  # leaves have grads
+    out.backward(retain_graph=after != "backward()")  # leaves have grads
     params = {"W": W, "b": b}
+    saved = after.endswith("saved shown")
 
     def build() -> Graph:
         recording = Recording()
         recording.bind("output", out)
         for name, t in params.items():
             recording.bind(name, t)
-        return build_graph(recording, [out], **_DRAW_BUILD)
+        return build_graph(recording, [out], saved=saved, saved_limit=None)  # as draw() does
 
     graph = build()
+    opts = RenderOptions(show_saved=saved)
     times = median_times(
         {
-            "make_dot": lambda: torchviz.make_dot(out, params=params).source,
-            "draw": lambda: gradviz.draw(out, params=params).source,
+            "make_dot": lambda: (
+                torchviz.make_dot(out, params=params, show_attrs=saved, show_saved=saved).source
+            ),
+            "draw": lambda: gradviz.draw(out, params=params, show_saved=saved).source,
             "build": build,
-            "dot": lambda: to_digraph(graph).source,
+            "dot": lambda: to_digraph(graph, opts).source,
         }
     )
     ratio = times["draw"] / times["make_dot"]

@@ -70,6 +70,9 @@ class record:
         self.graph: Graph | None = None
 
     def __enter__(self) -> record:
+        # Name the caller's modules now, so that what runs inside the block is filed under
+        # ``model.encoder.0`` rather than under class names.
+        self.name_modules(sys._getframe(1).f_locals)
         self._session.__enter__()
         return self
 
@@ -82,6 +85,12 @@ class record:
         self._session.__exit__(exc_type, exc, tb)
         self.name_locals(sys._getframe(1).f_locals)
         self.graph = build_graph(self.recording, default_roots(self.recording))
+
+    def name_modules(self, names: Mapping[str, Any]) -> None:
+        """Name the modules (and their parameters) among the caller's variables."""
+        for name, value in list(names.items()):
+            if not name.startswith("_") and isinstance(value, torch.nn.Module):
+                self.recording.name_module(name, value)
 
     def name_locals(self, names: Mapping[str, Any]) -> None:
         """Name recorded tensors (and modules' parameters) after the caller's variables."""
@@ -130,8 +139,10 @@ def draw(
         recording.bind("output" if len(outputs) == 1 else f"output {i}", t)
     for name, t in (params or {}).items():
         recording.bind(name, t)
-    graph = build_graph(recording, outputs)
     opts = options or RenderOptions()
     if show_attrs or show_saved:
         opts = RenderOptions(**{**opts.__dict__, "show_saved": True})
+    # What autograd saved is read only when it is shown, and then all of it (values of ops
+    # come regardless).
+    graph = build_graph(recording, outputs, saved=opts.show_saved, saved_limit=None)
     return to_digraph(graph, opts)

@@ -13,7 +13,7 @@ Nested = Any
 strings "nan", "inf" and "-inf" so that the JSON stays standard."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Summary:
     """What is shown of a tensor too large to carry in full."""
 
@@ -24,7 +24,7 @@ class Summary:
     """The first few elements, flattened."""
 
 
-@dataclass
+@dataclass(slots=True)
 class TensorValue:
     """A snapshot of a tensor's data: in full up to a size, else a summary."""
 
@@ -57,11 +57,28 @@ def flatten(data: Nested) -> list[Any]:
 FULL_VALUE_LIMIT = 10_000
 """Tensors up to this many elements are carried in full; larger ones as a Summary."""
 SUMMARY_HEAD = 8
+SMALL_TENSOR = 64
+"""Tensors up to this many elements take the fast path of ``snapshot``: most tensors of a
+teaching graph are this small, and a graph has thousands of them."""
+
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
+_FAST_DTYPES: dict[torch.dtype, tuple[str, bool]] = {}
+"""dtype -> (name, floating): the dtypes whose small tensors take the fast path."""
 
 
 def dtype_name(dtype: torch.dtype) -> str:
     """``torch.float32`` -> ``float32``."""
-    return str(dtype).removeprefix("torch.")
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
+    return name
+
+
+def _fast_dtype(dtype: torch.dtype) -> tuple[str, bool] | None:
+    info = _FAST_DTYPES.get(dtype)
+    if info is None and not dtype.is_complex:
+        info = _FAST_DTYPES[dtype] = (dtype_name(dtype), dtype.is_floating_point)
+    return info
 
 
 def finite_or_text(x: float) -> float | str:
@@ -79,6 +96,21 @@ def _clean(data: Any) -> Any:
     return data
 
 
+def _all_finite(data: Nested) -> bool:
+    """Whether the floats of ``tolist()`` output are all finite: their sum minus itself is 0
+    exactly then (nan and ±inf give nan). A sum that overflows says False: that only sends
+    the data through ``_clean``, which leaves finite numbers as they are."""
+    if type(data) is not list:
+        total = data
+    elif not data or type(data[0]) is not list:
+        total = sum(data)
+    elif not data[0] or type(data[0][0]) is not list:
+        total = sum(map(sum, data))
+    else:
+        total = sum(flatten(data))
+    return bool(total - total == 0.0)
+
+
 def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue:
     """Copy a tensor's data out as plain Python (detached, on the CPU).
 
@@ -89,6 +121,15 @@ def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue
     Returns:
         A TensorValue with ``data`` (nested lists) or, past ``limit``, a ``summary``.
     """
+    if tensor.is_cpu and tensor.numel() <= SMALL_TENSOR <= limit:
+        # Fast path, most tensors of a graph: tolist() needs neither no_grad nor detach, and
+        # a finiteness check on the Python floats is cheaper than torch.isfinite here.
+        fast = _fast_dtype(tensor.dtype)
+        if fast is not None:
+            data = tensor.tolist()
+            if fast[1] and not _all_finite(data):
+                data = _clean(data)
+            return TensorValue(list(tensor.shape), fast[0], data)
     with torch.no_grad():
         t = tensor.detach()
         if t.device.type != "cpu":

@@ -210,14 +210,14 @@ def test_module_tree_counts(stack: tuple[nn.Module, Graph]) -> None:
 
 def test_internal_ops_join_their_consumers_module(stack: tuple[nn.Module, Graph]) -> None:
     _, graph = stack
+    # build_graph stores each node's effective module: effective_modules has nothing to add.
     mods = effective_modules(graph)
-    changed = [n for n in graph.nodes if mods[n.id] != n.module]
-    assert changed
-    internal = [n for n in changed if n.module is None and "internal" in n.flags]
-    (x,) = [n for n in changed if n not in internal]  # the model's input, made outside it
-    assert x.label == "input" and x.kind == "constant" and mods[x.id] is None
-    t_ops = [n for n in changed if n.label == "t"]
-    assert all(mods[n.id] and mods[n.id].startswith("model.layers.") for n in t_ops)
+    assert all(mods[n.id] == n.module for n in graph.nodes)
+    (x,) = [n for n in graph.nodes if n.label == "input"]  # the model's input, made outside it
+    assert x.kind == "constant" and x.module is None
+    t_ops = [n for n in graph.nodes if n.label == "t"]
+    assert t_ops and all("internal" in n.flags for n in t_ops)
+    assert all(n.module and n.module.startswith("model.layers.") for n in t_ops)
 
 
 def test_a_module_called_twice_apart_gives_two_nodes() -> None:

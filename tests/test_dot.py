@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 import gradviz
+from gradviz.graph.model import Edge, Graph, Node
 from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.render.format import number, shape_text, tensor_text
 from gradviz.values import TensorValue
@@ -84,3 +85,39 @@ def test_dot_is_valid_for_a_layout_engine(theme: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count(b'class="node"') == len(gradviz.run(POLY).nodes) + 5
+
+
+def _group_graph() -> Graph:
+    def node(node_id: str, flags: list[str]) -> Node:
+        return Node(node_id, "op", None, "op", "x", [], "float32", True, flags=flags)
+
+    nodes = [
+        node('m:enc"oder', ["collapsed"]),
+        node("f:n1", ["folded"]),
+        node("n2", ["collapsed", "repeated"]),
+        node("n3", []),
+    ]
+    edges = [Edge('m:enc"oder', "f:n1"), Edge("f:n1", "n2"), Edge("n2", "n3")]
+    return Graph(nodes=nodes, edges=edges, outputs=["n3"])
+
+
+def test_group_nodes_get_a_double_border_and_any_id_is_quoted() -> None:
+    dot = to_dot(_group_graph(), RenderOptions(legend=False))
+    lines = {line.split(" [")[0].strip(): line for line in dot.splitlines() if " [label=" in line}
+    assert set(lines) == {'"m:enc\\"oder"', '"f:n1"', '"n2"', '"n3"'}
+    assert all("peripheries=2" in lines[k] for k in ('"m:enc\\"oder"', '"f:n1"', '"n2"'))
+    assert "peripheries" not in lines['"n3"']
+    assert '"m:enc\\"oder" -> "f:n1"' in dot
+
+
+@pytest.mark.skipif(shutil.which("graphviz-pure") is None, reason="needs graphviz-pure")
+def test_quoted_ids_survive_a_layout_engine() -> None:
+    done = subprocess.run(
+        ["graphviz-pure", "-Tsvg"],
+        input=to_dot(_group_graph(), RenderOptions(legend=False)).encode(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"<title>m:enc&quot;oder</title>" in done.stdout
+    assert done.stdout.count(b'class="node"') == 4 and done.stdout.count(b'class="edge"') == 3

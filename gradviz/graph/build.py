@@ -2,18 +2,18 @@
 
 The walk over ``grad_fn.next_functions`` is iterative (a 100,000-node chain is fine) and visits
 inputs in order, so node ids (``n0`` for the first input reached, in post-order) are the same
-for the same program every time.
+for the same program every time. All copying of tensor data happens here, once per tensor.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from gradviz.graph.contract import no_gc
 from gradviz.graph.model import (
     BackwardCall,
     Edge,
@@ -24,45 +24,74 @@ from gradviz.graph.model import (
     Node,
     NodeStep,
 )
-from gradviz.recorder.backward import SAVED_TENSORS_MAX_NODES, saved_of
+from gradviz.recorder.backward import (
+    ACCUMULATE_GRAD,
+    SAVED_TENSORS_MAX_NODES,
+    is_accumulate,
+    saved_of,
+    saved_result,
+    saved_text,
+)
 from gradviz.recorder.recording import LiveCall, LiveEvent, Recording, TensorRecord
-from gradviz.values import TensorValue, dtype_name, maybe_snapshot, snapshot
+from gradviz.recorder.teardown import keep_until_unused
+from gradviz.values import TensorValue, dtype_name, snapshot
 
 _BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
 
 
 def friendly_op(class_name: str) -> str:
     """``MulBackward0`` -> ``mul``; ``AddmmBackward0`` -> ``addmm``."""
-    base = _BACKWARD_SUFFIX.sub("", class_name)
-    return base.lower() if base else class_name
+    label = _FRIENDLY.get(class_name)
+    if label is None:
+        base = _BACKWARD_SUFFIX.sub("", class_name)
+        label = _FRIENDLY[class_name] = base.lower() if base else class_name
+    return label
 
 
-@dataclass
-class _Input:
-    obj: Any
-    position: int
-    kind: EdgeKind
+_FRIENDLY: dict[str, str] = {}
 
 
-def _is_accumulate(fn: Any) -> bool:
-    return hasattr(fn, "variable")
+_Input = tuple[Any, int, EdgeKind]
+"""(graph object, input position, edge kind): one input of a graph object."""
 
 
 class _Builder:
     """One walk of the recorded graph; ``build`` returns the Graph."""
 
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, saved: bool, saved_limit: int | None) -> None:
         self.rec = recording
+        self.read_saved = saved
+        self.saved_limit = saved_limit
         self.by_fn: dict[int, TensorRecord] = {}
         for r in recording.records:
             fn = r.tensor.grad_fn
             if fn is not None and r.tensor.output_nr == 0:
                 self.by_fn.setdefault(id(fn), r)
         self.ids: dict[int, str] = {}
-        self.order: list[Any] = []
+        self.order: list[Any] = []  # also keeps every object keyed by id() alive
         self.inputs: dict[int, list[_Input]] = {}
-        self.keep: list[Any] = []  # objects keyed by id() stay alive during the build
         self.stopped_memo: dict[int, bool] = {}
+        self.snaps: dict[int, TensorValue] = {}
+        self.snapped: list[torch.Tensor] = []  # keeps snapshot keys (ids) valid
+
+    # -- values ----------------------------------------------------------------------------
+    def snap(self, t: torch.Tensor) -> TensorValue:
+        """``snapshot(t)``, once per tensor: the engine hands one gradient tensor to the node
+        that made it and to the node it feeds, and a leaf's value repeats across calls."""
+        value = self.snaps.get(id(t))
+        if value is None:
+            value = self.snaps[id(t)] = snapshot(t)
+            self.snapped.append(t)
+        return value
+
+    def maybe_snap(self, t: object) -> TensorValue | None:
+        """``snap`` for tensors (gradients, results), None for None (no gradient)."""
+        if t is None:
+            return None
+        value = self.snaps.get(id(t))
+        if value is not None:
+            return value
+        return self.snap(t) if isinstance(t, torch.Tensor) else None
 
     # -- keys and inputs -------------------------------------------------------------------
     def key(self, tensor: torch.Tensor) -> Any:
@@ -99,16 +128,16 @@ class _Builder:
             record = self.rec.record_of(obj)
             if record is None:
                 return []
-            found = [_Input(self.key(t), i, "cut") for i, t in enumerate(record.cut_from)]
+            found: list[_Input] = [(self.key(t), i, "cut") for i, t in enumerate(record.cut_from)]
             if not obj.requires_grad:
                 found.extend(
-                    _Input(t, i, "constant")
+                    (t, i, "constant")
                     for i, t in enumerate(record.inputs)
                     if not t.requires_grad and self.stopped(t)
                 )
             return found
         found = [
-            _Input(fn.variable if _is_accumulate(fn) else fn, i, "grad")
+            (fn.variable if type(fn) is ACCUMULATE_GRAD else fn, i, "grad")
             for i, (fn, _) in enumerate(obj.next_functions)
             if fn is not None
         ]
@@ -116,38 +145,40 @@ class _Builder:
         if record is not None:
             for i, t in enumerate(record.inputs):
                 if not t.requires_grad:
-                    found.append(_Input(t, i, "constant"))
+                    found.append((t, i, "constant"))
         return found
 
     def walk(self, roots: Iterable[Any]) -> None:
-        """Post-order DFS from each root, with an explicit stack."""
+        """Post-order DFS from each root, with an explicit stack of [object, inputs, next]."""
+        ids, order, inputs, inputs_of = self.ids, self.order, self.inputs, self.inputs_of
         for root in roots:
-            if id(root) in self.ids:
+            if id(root) in ids:
                 continue
             on_stack = {id(root)}
-            stack: list[tuple[Any, list[_Input], int]] = [(root, self.inputs_of(root), 0)]
+            stack: list[list[Any]] = [[root, inputs_of(root), 0]]
             while stack:
-                obj, kids, i = stack[-1]
+                frame = stack[-1]
+                kids, i = frame[1], frame[2]
                 if i < len(kids):
-                    stack[-1] = (obj, kids, i + 1)
-                    child = kids[i].obj
-                    if id(child) not in self.ids and id(child) not in on_stack:
+                    frame[2] = i + 1
+                    child = kids[i][0]
+                    if id(child) not in ids and id(child) not in on_stack:
                         on_stack.add(id(child))
-                        stack.append((child, self.inputs_of(child), 0))
+                        stack.append([child, inputs_of(child), 0])
                     continue
                 stack.pop()
-                self.ids[id(obj)] = f"n{len(self.order)}"
-                self.order.append(obj)
-                self.inputs[id(obj)] = kids
-                self.keep.append(obj)
+                obj = frame[0]
+                ids[id(obj)] = f"n{len(order)}"
+                order.append(obj)
+                inputs[id(obj)] = kids
 
     # -- nodes -----------------------------------------------------------------------------
-    def last_grads(self) -> dict[int, tuple[LiveCall, Any]]:
-        """For each autograd node, the last call that sent a gradient into it."""
-        out: dict[int, tuple[LiveCall, Any]] = {}
+    def last_grads(self) -> dict[int, tuple[Any, ...]]:
+        """For each autograd node, the gradients arriving in the last call that reached it."""
+        out: dict[int, tuple[Any, ...]] = {}
         for call in self.rec.calls:
-            for node in call.grad_in:
-                out[id(node)] = (call, node)
+            for node, arriving, _ in call.steps:
+                out[id(node)] = arriving
         return out
 
     def leaf_results(self) -> dict[int, torch.Tensor]:
@@ -159,7 +190,7 @@ class _Builder:
                     out[id(t)] = g
         return out
 
-    def node(self, obj: Any, grads: dict[int, tuple[LiveCall, Any]], results: Any) -> Node:
+    def node(self, obj: Any, grads: dict[int, tuple[Any, ...]], results: Any) -> Node:
         node_id = self.ids[id(obj)]
         if isinstance(obj, torch.Tensor):
             return self.tensor_node(node_id, obj, results)
@@ -169,9 +200,9 @@ class _Builder:
         record = self.rec.record_of(t)
         is_leaf = t.requires_grad
         flags = sorted(record.flags) if record else []
-        grad = maybe_snapshot(t.grad) if is_leaf else None
+        grad = self.maybe_snap(t.grad) if is_leaf else None
         if is_leaf and grad is None and id(t) in results:
-            grad = snapshot(results[id(t)])
+            grad = self.snap(results[id(t)])
             flags.append("grad_not_accumulated")
         return Node(
             id=node_id,
@@ -182,7 +213,7 @@ class _Builder:
             shape=list(t.shape),
             dtype=dtype_name(t.dtype),
             requires_grad=t.requires_grad,
-            value=snapshot(t),
+            value=self.snap(t),
             grad=grad,
             flags=flags,
             module=record.module if record else None,
@@ -191,23 +222,35 @@ class _Builder:
             stopped_line=record.stopped_line if record else None,
         )
 
-    def op_node(self, node_id: str, fn: Any, grads: dict[int, tuple[LiveCall, Any]]) -> Node:
+    def saved_of(self, fn: Any) -> dict[str, Any]:
+        """What autograd saved on ``fn``: read during backward if that call freed it."""
+        raw = self.rec.saved.get(fn)
+        if raw is None:
+            limit = self.saved_limit
+            raw = saved_of(fn) if limit is None or len(self.order) <= limit else {}
+        return raw
+
+    def op_node(self, node_id: str, fn: Any, grads: dict[int, tuple[Any, ...]]) -> Node:
         record = self.by_fn.get(id(fn))
-        saved = self.rec.saved.get(fn)
-        if saved is None:
-            saved = saved_of(fn) if len(self.order) <= SAVED_TENSORS_MAX_NODES else {}
-        tensor = record.tensor if record else saved.get("result")
-        grad_value: TensorValue | None = None
-        if id(fn) in grads:
-            call, live = grads[id(fn)]
-            arriving = call.grad_in.get(live, ())
-            grad_value = maybe_snapshot(arriving[0]) if arriving else None
-        flags = sorted(record.flags) if record else ["internal"]
-        if isinstance(tensor, torch.Tensor):
-            shape, dtype, value = list(tensor.shape), dtype_name(tensor.dtype), snapshot(tensor)
+        saved = self.saved_of(fn) if self.read_saved else {}
+        tensor: object = None
+        if record is not None:
+            tensor = record.tensor
+        else:  # an op nobody bound to a name: its saved result (tanh, exp...) is its value
+            tensor = saved.get("result")
+            if not isinstance(tensor, torch.Tensor):
+                tensor = self.rec.saved.get(fn, {}).get("result")
+            if not isinstance(tensor, torch.Tensor):
+                tensor = saved_result(fn)
+        arriving = grads.get(id(fn))
+        grad_value = self.maybe_snap(arriving[0]) if arriving else None
+        if record is None:
+            flags = ["internal"]
         else:
-            shape = grad_value.shape if grad_value else []
-            dtype, value = (grad_value.dtype if grad_value else ""), None
+            flags = sorted(record.flags) if record.flags else []
+        value = self.snap(tensor) if isinstance(tensor, torch.Tensor) else None
+        shown = value or grad_value
+        shape, dtype = (list(shown.shape), shown.dtype) if shown else ([], "")
         class_name = type(fn).__name__
         return Node(
             id=node_id,
@@ -220,7 +263,12 @@ class _Builder:
             requires_grad=True,
             value=value,
             grad=grad_value,
-            saved={k: _saved_value(v) for k, v in saved.items()},
+            saved={
+                k: self.snap(v) if isinstance(v, torch.Tensor) else saved_text(v)
+                for k, v in saved.items()
+            }
+            if saved
+            else {},
             flags=flags,
             module=record.module if record else None,
             seq=record.seq if record else None,
@@ -229,7 +277,7 @@ class _Builder:
 
     # -- calls and events ------------------------------------------------------------------
     def id_of(self, obj: Any) -> str | None:
-        if _is_accumulate(obj):
+        if is_accumulate(obj):
             obj = obj.variable
         return self.ids.get(id(obj))
 
@@ -247,18 +295,13 @@ class _Builder:
     def call(self, live: LiveCall, seq_ids: dict[int, str]) -> BackwardCall:
         steps = []
         order = []
-        for node in live.order:
-            node_id = self.id_of(node)
+        snap, ids = self.maybe_snap, self.ids
+        for node, arriving, sent in live.steps:  # (hot: one per node the engine ran)
+            node_id = ids.get(id(node.variable if is_accumulate(node) else node))
             if node_id is None:
                 continue
             order.append(node_id)
-            steps.append(
-                NodeStep(
-                    node=node_id,
-                    grad_in=[maybe_snapshot(g) for g in live.grad_in.get(node, ())],
-                    grad_out=[maybe_snapshot(g) for g in live.grad_out.get(node, ())],
-                )
-            )
+            steps.append(NodeStep(node_id, [snap(g) for g in arriving], [snap(g) for g in sent]))
         roots = [self.tensor_id(r) for r in live.roots]
         return BackwardCall(
             kind="grad" if live.kind == "grad" else "backward",
@@ -266,9 +309,9 @@ class _Builder:
             roots=[r for r in roots if r is not None],
             order=order,
             steps=steps,
-            gradient=[maybe_snapshot(g) for g in live.gradients],
+            gradient=[snap(g) for g in live.gradients],
             inputs=[self.tensor_id(t) for t in live.inputs],
-            results=[maybe_snapshot(r) for r in live.results],
+            results=[snap(r) for r in live.results],
             result_nodes=[self.tensor_id(r) for r in live.results],
             create_graph=live.create_graph,
             retain_graph=live.retain_graph,
@@ -289,20 +332,26 @@ class _Builder:
             leaf_values=_by_id(live.leaf_values, seq_ids),
         )
 
+    def module_classes(self, nodes: list[Node]) -> dict[str, str]:
+        """Class names of the modules the graph's nodes belong to, and of their parents."""
+        known = self.rec.module_classes
+        used: set[str] = set()
+        for module in {n.module for n in nodes if n.module}:
+            parts = module.split(".")
+            used.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+        return {path: cls for path, cls in known.items() if path in used}
+
     def build(self, roots: list[torch.Tensor]) -> Graph:
         self.walk(self.key(t) for t in roots)
         grads, results = self.last_grads(), self.leaf_results()
         nodes = [self.node(obj, grads, results) for obj in self.order]
+        ids = self.ids
         edges = [
-            Edge(
-                src=self.ids[id(inp.obj)],
-                dst=self.ids[id(obj)],
-                position=inp.position,
-                kind=inp.kind,
-            )
+            Edge(ids[id(src)], ids[id(obj)], position, kind)
             for obj in self.order
-            for inp in self.inputs[id(obj)]
+            for src, position, kind in self.inputs[id(obj)]
         ]
+        _internal_ops_join_consumers(nodes, edges)
         consumed = {e.src for e in edges}
         outputs: list[str] = []
         for t in roots:
@@ -313,7 +362,7 @@ class _Builder:
         for node_id in outputs:
             index[node_id].flags.append("output")
         seq_ids = self.seq_ids()
-        return Graph(
+        graph = Graph(
             nodes=nodes,
             edges=edges,
             outputs=outputs,
@@ -323,25 +372,66 @@ class _Builder:
                 FunctionalCall(f.kind, f.function, f.inputs, f.result, f.line)  # type: ignore[arg-type]
                 for f in self.rec.functional
             ],
+            module_classes=self.module_classes(nodes),
         )
+        fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
+        fed = {id(inp[0]) for obj in fns for inp in self.inputs[id(obj)]}
+        keep_until_unused(fns, [fn for fn in fns if id(fn) not in fed])
+        return graph
 
 
-def _saved_value(value: Any) -> str | TensorValue:
-    return snapshot(value) if isinstance(value, torch.Tensor) else str(value)
+def _internal_ops_join_consumers(nodes: list[Node], edges: list[Edge]) -> None:
+    """Ops autograd made on its own (the ``t`` of a Linear's weight) belong to the module of
+    their consumers when those agree; ``nodes`` lists inputs before their consumers."""
+    if not any(n.module for n in nodes) or not any(
+        n.module is None and "internal" in n.flags for n in nodes
+    ):
+        return
+    index = {n.id: n for n in nodes}
+    users: dict[str, list[str]] = {}
+    for e in edges:
+        users.setdefault(e.src, []).append(e.dst)
+    for n in reversed(nodes):
+        if n.module is None and n.kind == "op" and "internal" in n.flags:
+            n.module = _common([index[u].module for u in users.get(n.id, [])])
+
+
+def _common(paths: list[str | None]) -> str | None:
+    """The deepest module path containing all of ``paths`` (None if one is None)."""
+    if not paths or any(p is None for p in paths):
+        return None
+    split = [p.split(".") for p in paths if p is not None]
+    common = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) > 1:
+            break
+        common.append(parts[0])
+    return ".".join(common) or None
 
 
 def _by_id(values: dict[int, Any], seq_ids: dict[int, str]) -> dict[str, Any]:
     return {seq_ids[seq]: v for seq, v in values.items() if seq in seq_ids}
 
 
-def build_graph(recording: Recording, roots: list[torch.Tensor]) -> Graph:
+def build_graph(
+    recording: Recording,
+    roots: list[torch.Tensor],
+    *,
+    saved: bool = True,
+    saved_limit: int | None = SAVED_TENSORS_MAX_NODES,
+) -> Graph:
     """The Graph of everything reachable from ``roots``.
 
     Args:
         recording: What a program did (from a RecordingSession).
         roots: Tensors to draw from, in order: backward roots, named tensors, results.
+        saved: Read what autograd saved for each op (``Node.saved``). Without it an op's
+            value still comes from its saved result where it has one.
+        saved_limit: Read saved tensors still in the graph only when it has at most this
+            many nodes (None: always); those read during backward are kept regardless.
 
     Returns:
         Nodes, edges, outputs (roots nothing else consumes), backward calls and events.
     """
-    return _Builder(recording).build(roots)
+    with no_gc():  # tens of thousands of small objects: the collector's passes cost more
+        return _Builder(recording, saved, saved_limit).build(roots)

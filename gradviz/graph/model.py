@@ -55,7 +55,7 @@ class Node:
     """Program line that switched requires_grad off on it in place, if one did."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Edge:
     """Data flows from ``src`` (an input) to ``dst`` (the op consuming it)."""
 
@@ -67,7 +67,7 @@ class Edge:
     label: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeStep:
     """What one node did during a backward call."""
 
@@ -152,6 +152,9 @@ class Graph:
     """Things the user should know: backward was run automatically, an output is not scalar."""
     functional_calls: list[FunctionalCall] = field(default_factory=list)
     version: int = JSON_VERSION
+    module_classes: dict[str, str] = field(default_factory=dict)
+    """Class name of each module path nodes belong to, and of its parents
+    (``encoder.0`` -> ``Linear``): identical blocks have the same classes."""
 
     def node(self, node_id: str) -> Node:
         """The node with this id (KeyError if absent)."""
@@ -179,6 +182,7 @@ class Graph:
             "echoes": [list(e) for e in self.echoes],
             "notes": list(self.notes),
             "functional_calls": [asdict(f) for f in self.functional_calls],
+            "module_classes": dict(self.module_classes),
         }
 
     def to_json(self, indent: int | None = None) -> str:

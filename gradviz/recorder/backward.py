@@ -14,15 +14,23 @@ from typing import Any
 import torch
 
 from gradviz.recorder.recording import LiveCall, Recording
+from gradviz.recorder.teardown import keep_until_unused
 from gradviz.values import snapshot
 
 SAVED_TENSORS_MAX_NODES = 5_000
-"""Saved tensors are read only on graphs up to this size: unpacking them on every node of a
-~50,000-deep chain makes torch's own teardown of that chain overflow the C stack."""
+"""Saved tensors are read only on graphs up to this size: reading them costs about as much as
+recording the node, and a graph this big is read through summaries anyway."""
 
+ACCUMULATE_GRAD: Any = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]
+"""The class of a leaf's autograd Node (its ``variable`` is the leaf)."""
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
-_SAVED_NAMES: dict[type, list[str]] = {}
+_SAVED_NAMES: dict[type, list[tuple[str, str, str | None]]] = {}
 _FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
+
+
+def is_accumulate(node: Any) -> bool:
+    """Whether an autograd Node is a leaf's AccumulateGrad (its ``variable`` is the leaf)."""
+    return type(node) is ACCUMULATE_GRAD
 
 
 def is_backward_call(func: Callable[..., Any]) -> bool:
@@ -48,28 +56,54 @@ def walk_nodes(roots: list[Any]) -> Iterator[Any]:
                 stack.append(child)
 
 
-def saved_of(node: Any) -> dict[str, Any]:
-    """The tensors and arguments autograd saved on ``node`` for its backward.
+def _saved_names(node: Any) -> list[tuple[str, str, str | None]]:
+    """(key, attribute, raw attribute or None) of each thing ``node``'s type saves."""
+    attrs = set(dir(node))
+    names = [
+        (a[7:], a, "_raw" + a if "_raw" + a in attrs else None)
+        for a in sorted(attrs)
+        if a.startswith("_saved_")
+    ]
+    _SAVED_NAMES[type(node)] = names
+    return names
 
-    Tensors are kept as tensors; anything else as a short repr; freed ones as "freed".
+
+def saved_of(node: Any) -> dict[str, Any]:
+    """What autograd saved on ``node`` for its backward, as torch gives it (tensors, sizes,
+    scalars); "freed" where an earlier backward without retain_graph released it.
+
+    Only references: turning them into text and snapshots is left to the Graph's build.
     """
     names = _SAVED_NAMES.get(type(node))
     if names is None:
-        names = [a for a in dir(node) if a.startswith("_saved_")]
-        _SAVED_NAMES[type(node)] = names
+        names = _saved_names(node)
     out: dict[str, Any] = {}
-    for attr in names:
+    for key, attr, raw in names:
+        if raw is not None:
+            # The stored tensor itself: no unpacking, so no new tensor tied to ``node``.
+            # None means freed or an absent optional tensor: the attribute tells which.
+            data = getattr(getattr(node, raw), "data", None)
+            if isinstance(data, torch.Tensor):
+                out[key] = data
+                continue
         try:
-            value = getattr(node, attr)
+            out[key] = getattr(node, attr)
         except RuntimeError:  # freed by an earlier backward without retain_graph
-            value = "freed"
-        key = attr.removeprefix("_saved_")
-        out[key] = value if isinstance(value, torch.Tensor) else _short(value)
+            out[key] = "freed"
     return out
 
 
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
+def saved_result(node: Any) -> torch.Tensor | None:
+    """The output autograd saved on ``node`` (tanh, exp, sigmoid... keep theirs), if it is
+    still there. Cheap: no exception when it was freed."""
+    raw = getattr(node, "_raw_saved_result", None)
+    data = getattr(raw, "data", None)
+    return data if isinstance(data, torch.Tensor) else None
+
+
+def saved_text(value: object, limit: int = 60) -> str:
+    """A short text for a saved argument that is not a tensor."""
+    text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -132,20 +166,19 @@ def capture_backward(
     )
     for t in call.roots + call.inputs:
         recording.track(t, "input")
+    root_fns = [r.grad_fn for r in call.roots if r.grad_fn is not None]
+    nodes = list(walk_nodes(root_fns))
+    keep_until_unused([n for n in nodes if not is_accumulate(n)], root_fns)  # see teardown
+    leaves = [recording.track(n.variable, "leaf").tensor for n in nodes if is_accumulate(n)]
     call.root_values = [snapshot(r) for r in call.roots]
     call.leaf_values = recording.leaf_values()
-
-    nodes = list(walk_nodes([r.grad_fn for r in call.roots]))
-    leaves = [recording.track(n.variable, "leaf").tensor for n in nodes if hasattr(n, "variable")]
     if any(g is not None for g in call.gradients):
         _small_jacobians(recording, call, call.inputs or leaves)
-    handles = []
-    read_saved = len(nodes) <= SAVED_TENSORS_MAX_NODES
-    for node in nodes:
-        if read_saved and not hasattr(node, "variable") and node not in recording.saved:
-            recording.saved[node] = saved_of(node)
-        handles.append(node.register_prehook(_pre_hook(call, node)))
-        handles.append(node.register_hook(_post_hook(call, node)))
+    # Saved tensors this call frees are read in the hook, after the node ran and before the
+    # engine releases them; the ones it keeps are read when the Graph is built.
+    read_saved = not call.retain_graph and len(nodes) <= SAVED_TENSORS_MAX_NODES
+    hook = _step_hook(call, recording.saved, read_saved)
+    handles = [node.register_hook(hook) for node in nodes]
     try:
         result = func(*args, **kwargs)
     finally:
@@ -157,7 +190,7 @@ def capture_backward(
         for r in call.results:
             if r is not None and r.grad_fn is not None:
                 rec = recording.track(r, "grad")
-                rec.flags.add("create_graph")
+                rec.flag("create_graph")
     call.leaf_grads = recording.leaf_grads()
     recording.calls.append(call)
     recording.add_event(kind, call=len(recording.calls) - 1)
@@ -192,33 +225,18 @@ def _small_jacobians(recording: Recording, call: LiveCall, wrt: list[torch.Tenso
         call.jacobians[recording.track(t, "input").seq] = snapshot(jac)
 
 
-def _pre_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...]], None]:
-    leaf = hasattr(node, "variable")
-
-    def hook(grad_outputs: tuple[Any, ...]) -> None:
-        call.order.append(node)
-        call.grad_in[node] = tuple(_detached(g, copy=leaf) for g in grad_outputs)
-
-    return hook
-
-
-def _post_hook(call: LiveCall, node: Any) -> Callable[[tuple[Any, ...], tuple[Any, ...]], None]:
-    to_leaf = [
-        next_node is not None and hasattr(next_node, "variable")
-        for next_node, _ in node.next_functions
-    ]
+def _step_hook(
+    call: LiveCall, saved: dict[Any, dict[str, Any]], read_saved: bool
+) -> Callable[[tuple[Any, ...], tuple[Any, ...]], None]:
+    """One post-hook for every node of the call: it gets both the gradients arriving at the
+    node and the ones it sends on, and asks the engine which node is running."""
+    steps = call.steps
+    current_node = torch._C._current_autograd_node
 
     def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
-        call.grad_out[node] = tuple(
-            _detached(g, copy=i < len(to_leaf) and to_leaf[i]) for i, g in enumerate(grad_inputs)
-        )
+        node = current_node()
+        steps.append((node, grad_outputs, grad_inputs))
+        if read_saved and node not in saved:
+            saved[node] = saved_of(node)
 
     return hook
-
-
-def _detached(g: Any, copy: bool = False) -> Any:
-    """The gradient, detached. A copy where it flows into a leaf: AccumulateGrad may keep that
-    very tensor as the leaf's .grad, which later backward calls and ``zero_()`` change in place."""
-    if not isinstance(g, torch.Tensor):
-        return None
-    return g.detach().clone() if copy else g.detach()

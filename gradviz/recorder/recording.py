@@ -19,24 +19,53 @@ EVENT_FULL_LIMIT = 256
 step of a loop, so they are kept small)."""
 
 
-@dataclass(eq=False)
 class TensorRecord:
-    """One tensor the program created or touched, in creation order."""
+    """One tensor the program created or touched, in creation order (one per torch call of
+    the program, hence a plain slotted class)."""
 
-    tensor: torch.Tensor
-    seq: int
-    func: str
-    """The torch function that produced it (``mul``, ``zeros``), or how it was first seen."""
-    line: int | None = None
-    module: str | None = None
-    inputs: list[torch.Tensor] = field(default_factory=list)
-    """The tensor arguments of the call that produced it (for constants and cuts)."""
-    name: str | None = None
-    flags: set[str] = field(default_factory=set)
-    cut_from: list[torch.Tensor] = field(default_factory=list)
-    """Tensors whose tracking was stopped to make this one (detach, no_grad)."""
-    stopped_line: int | None = None
-    """Line where requires_grad was switched off on this tensor in place."""
+    __slots__ = (
+        "cut_from",
+        "flags",
+        "func",
+        "inputs",
+        "line",
+        "module",
+        "name",
+        "seq",
+        "stopped_line",
+        "tensor",
+    )
+
+    def __init__(
+        self,
+        tensor: torch.Tensor,
+        seq: int,
+        func: str,
+        line: int | None = None,
+        module: str | None = None,
+        inputs: list[torch.Tensor] | None = None,
+    ) -> None:
+        self.tensor = tensor
+        self.seq = seq
+        self.func = func
+        """The torch function that produced it (``mul``, ``zeros``), or how it was first seen."""
+        self.line = line
+        self.module = module
+        """The module whose forward made it (None for tensors first seen as an input)."""
+        self.inputs: list[torch.Tensor] = inputs if inputs is not None else []
+        """The tensor arguments of the call that produced it (for constants and cuts)."""
+        self.name: str | None = None
+        self.flags: frozenset[str] = _NO_FLAGS
+        self.cut_from: tuple[torch.Tensor, ...] = ()
+        """Tensors whose tracking was stopped to make this one (detach, no_grad)."""
+        self.stopped_line: int | None = None
+        """Line where requires_grad was switched off on this tensor in place."""
+
+    def flag(self, *names: str) -> None:
+        self.flags = self.flags.union(names)
+
+
+_NO_FLAGS: frozenset[str] = frozenset()
 
 
 @dataclass(eq=False)
@@ -52,10 +81,10 @@ class LiveCall:
     retain_graph: bool = False
     origin: str | None = None
     """``jacobian``/``hessian``/... when torch.autograd.functional made the call."""
-    order: list[Any] = field(default_factory=list)
-    """autograd Nodes in the order the engine ran them."""
-    grad_in: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
-    grad_out: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
+    steps: list[tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=list)
+    """(autograd Node, gradients arriving, gradients sent to its inputs) in the order the
+    engine ran the nodes. The tensors are the engine's own (not copies): holding them also
+    keeps the engine from accumulating into them in place."""
     results: list[torch.Tensor | None] = field(default_factory=list)
     root_values: list[TensorValue] = field(default_factory=list)
     leaf_values: dict[int, TensorValue] = field(default_factory=dict)
@@ -88,6 +117,10 @@ class LiveEvent:
 class Recording:
     """Everything captured while a program ran; filled in by the RecordingMode and hooks.
 
+    While the program runs it keeps only references (tensors, autograd Nodes, the engine's
+    gradients) and small per-event snapshots of leaves; ``gradviz.graph.build`` copies the
+    rest out afterwards.
+
     Args:
         generator: Random-number generator handed to the program's random calls, so runs are
             reproducible and sessions do not share the global generator.
@@ -104,11 +137,16 @@ class Recording:
         self.overrides = overrides or {}
         self.records: list[TensorRecord] = []
         self.by_id: dict[int, TensorRecord] = {}
+        self.leaf_candidates: list[TensorRecord] = []
+        """Records of tensors that had no grad_fn when first seen: only these can be leaves
+        requiring grad later, so events need not scan every record."""
         self.calls: list[LiveCall] = []
         self.events: list[LiveEvent] = []
         self.saved: dict[Any, dict[str, Any]] = {}
-        """Saved tensors/arguments per autograd Node, captured before backward frees them."""
+        """Raw saved tensors/arguments per autograd Node, read before backward freed them."""
         self.module_paths: dict[int, str] = {}
+        self.module_classes: dict[str, str] = {}
+        """Class name of each module path seen (``encoder.0`` -> ``Linear``)."""
         self.module_stack: list[str] = []
         self.named_modules: list[torch.nn.Module] = []
         self.line: int | None = None
@@ -119,30 +157,46 @@ class Recording:
         """torch.autograd.functional.jacobian/hessian calls the program made."""
 
     # -- tensors ---------------------------------------------------------------------------
-    def track(
-        self, tensor: torch.Tensor, func: str, inputs: list[torch.Tensor] | None = None
-    ) -> TensorRecord:
-        """The record of ``tensor``, created if it is new."""
+    def track(self, tensor: torch.Tensor, func: str) -> TensorRecord:
+        """The record of ``tensor``, created if it is new. For tensors seen rather than made
+        (an input, a parameter): they get no module, wherever they were first seen."""
         rec = self.by_id.get(id(tensor))
-        if rec is not None:
-            return rec
-        rec = TensorRecord(
-            tensor=tensor,
-            seq=len(self.records),
-            func=func,
-            line=self.line,
-            module=self.module_stack[-1] if self.module_stack else None,
-            inputs=inputs or [],
-        )
+        if rec is None:
+            rec = TensorRecord(tensor, len(self.records), func, self.line)
+            self._add(rec)
+        return rec
+
+    def note_result(
+        self, tensor: torch.Tensor, func: str, inputs: list[torch.Tensor]
+    ) -> TensorRecord:
+        """A new record for ``tensor``, which ``func`` just made from ``inputs`` inside the
+        innermost running module (if any). Called once per torch call: kept short."""
+        stack = self.module_stack
+        module = stack[-1] if stack else None
+        rec = TensorRecord(tensor, len(self.records), func, self.line, module, inputs)
         self.records.append(rec)
         self.by_id[id(tensor)] = rec
+        if tensor.is_leaf:  # not .grad_fn: that would tie a Python object to every Node
+            self.leaf_candidates.append(rec)
+        if self.overrides:
+            self._override(rec)
+        return rec
+
+    def _add(self, rec: TensorRecord) -> None:
+        self.records.append(rec)
+        self.by_id[id(rec.tensor)] = rec
+        if rec.tensor.is_leaf:
+            self.leaf_candidates.append(rec)
+        if self.overrides:
+            self._override(rec)
+
+    def _override(self, rec: TensorRecord) -> None:
         values = self.overrides.get(rec.seq)
         if values:
             with torch.no_grad():
-                flat = tensor.view(-1)
+                flat = rec.tensor.view(-1)
                 for index, value in values.items():
                     flat[index] = value
-        return rec
 
     def record_of(self, tensor: torch.Tensor) -> TensorRecord | None:
         return self.by_id.get(id(tensor))
@@ -162,6 +216,7 @@ class Recording:
             self.named_modules.append(module)
         for path, sub in module.named_modules(prefix=name):
             self.module_paths.setdefault(id(sub), path)
+            self.module_classes.setdefault(path, type(sub).__name__)
         for path, param in module.named_parameters(prefix=name):
             rec = self.track(param, "parameter")
             if rec.name is None:
@@ -170,7 +225,7 @@ class Recording:
     # -- leaves ----------------------------------------------------------------------------
     def leaves(self) -> list[TensorRecord]:
         """Records of tensors that are leaves requiring grad right now."""
-        return [r for r in self.records if r.tensor.requires_grad and r.tensor.is_leaf]
+        return [r for r in self.leaf_candidates if r.tensor.requires_grad and r.tensor.is_leaf]
 
     def leaf_values(self) -> dict[int, TensorValue]:
         return {r.seq: snapshot(r.tensor, EVENT_FULL_LIMIT) for r in self.leaves()}

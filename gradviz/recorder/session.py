@@ -57,11 +57,11 @@ class RecordingSession:
         if self._mine():
             rec = self.recording
             path = rec.module_paths.get(id(module))
-            if path is None:
+            cls = type(module).__name__
+            if path is None:  # a module the program never named: called by its class
                 parent = rec.module_stack[-1] if rec.module_stack else None
-                path = (
-                    type(module).__name__ if parent is None else f"{parent}.{type(module).__name__}"
-                )
+                path = cls if parent is None else f"{parent}.{cls}"
+            rec.module_classes.setdefault(path, cls)
             rec.module_stack.append(path)
 
     def _exit_module(self, module: torch.nn.Module, args: Any, output: Any) -> None:
@@ -70,4 +70,5 @@ class RecordingSession:
 
     def _optimizer_stepped(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if self._mine():
-            self.recording.add_event("step")
+            with torch._C.DisableTorchFunction():  # the snapshots are gradviz's, not the program's
+                self.recording.add_event("step")

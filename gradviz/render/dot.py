@@ -16,6 +16,19 @@ from gradviz.render.format import shape_text, tensor_lines, tensor_text
 
 Theme = Literal["light", "dark", "projector"]
 STOPPED_FLAGS = ("no_grad", "detached", "requires_grad_off")
+GROUP_FLAGS = ("collapsed", "folded")
+"""Flags of nodes that stand for many (a collapsed module, a folded chain): drawn with a
+double border."""
+_STOPPED = frozenset(STOPPED_FLAGS)
+_GROUPS = frozenset(GROUP_FLAGS)
+
+
+def quoted(text: str) -> str:
+    """``text`` as a DOT double-quoted string (node ids hold module paths, so any text). In
+    DOT, ``\\"`` is the only escape inside quotes; other backslashes stay as they are."""
+    if '"' in text:
+        text = text.replace('"', '\\"')
+    return f'"{text}"'
 
 
 @dataclass(frozen=True)
@@ -110,15 +123,17 @@ class RenderOptions:
 
 def look(node: Node, outputs: set[str]) -> str:
     """Which of the palette's looks a node gets."""
-    if any(f in node.flags for f in STOPPED_FLAGS):
+    if not _STOPPED.isdisjoint(node.flags):
         return "stopped"
     if node.id in outputs:
         return "output"
     return node.kind
 
 
-def _row(text: str, color: str | None = None, bold: bool = False) -> str:
-    body = escape(text)
+def _row(text: str, color: str | None = None, bold: bool = False, plain: bool = False) -> str:
+    """One line of a label; ``plain``: text made here of numbers, shapes and class names,
+    which needs no HTML escaping (a graph has thousands of such lines)."""
+    body = text if plain else escape(text)
     if bold:
         body = f"<B>{body}</B>"
     if color:
@@ -139,18 +154,18 @@ def node_label(node: Node, opts: RenderOptions, palette: Palette) -> str:
     if node.op and node.kind == "op":
         rows.append(_row(node.op))
     if opts.show_shapes:
-        rows.append(_row(f"{shape_text(node.shape)} {node.dtype}".strip()))
+        rows.append(_row(f"{shape_text(node.shape)} {node.dtype}".strip(), plain=True))
     if opts.show_values and node.value is not None:
         for i, line in enumerate(tensor_lines(node.value, opts.precision, opts.max_items)):
-            rows.append(_row(("value " if i == 0 else "") + line))
+            rows.append(_row(("value " if i == 0 else "") + line, plain=True))
     if opts.show_grads and node.grad is not None:
         for i, line in enumerate(tensor_lines(node.grad, opts.precision, opts.max_items)):
-            rows.append(_row(("grad " if i == 0 else "") + line, color=palette.grad))
+            rows.append(_row(("grad " if i == 0 else "") + line, palette.grad, plain=True))
     if opts.show_saved:
         for key, saved in node.saved.items():
             text = saved if isinstance(saved, str) else tensor_text(saved, opts.precision, 4)
             rows.append(_row(f"saved {key}: {text}"))
-    stopped = [f for f in node.flags if f in STOPPED_FLAGS]
+    stopped = [f for f in node.flags if f in STOPPED_FLAGS] if node.flags else []
     if stopped:
         note = ", ".join(stopped)
         if "shared_storage" in node.flags:
@@ -169,9 +184,10 @@ def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[s
     if node.id == opts.highlight:
         border, pen = palette.highlight, palette.pen * 4
     label = node_label(node, opts, palette)
+    group = "" if _GROUPS.isdisjoint(node.flags) else " peripheries=2"
     return (
-        f'"{node.id}" [label={label} shape=box style="{style}" fillcolor="{fill}" '
-        f'color="{border}" penwidth={pen:g}]'
+        f'{quoted(node.id)} [label={label} shape=box style="{style}" fillcolor="{fill}" '
+        f'color="{border}" penwidth={pen:g}{group}]'
     )
 
 
@@ -187,7 +203,7 @@ def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, nodes: dict[st
     if (edge.src, edge.dst) in opts.traversed:
         attrs[0] = f'color="{palette.traversed}"'
         attrs.append(f"penwidth={palette.pen * 3:g}")
-    return f'"{edge.src}" -> "{edge.dst}" [{" ".join(attrs)}]'
+    return f"{quoted(edge.src)} -> {quoted(edge.dst)} [{' '.join(attrs)}]"
 
 
 def _legend(palette: Palette) -> list[str]:

@@ -1,0 +1,170 @@
+"""The recorder: modules and parameter paths, gradients per edge, saved tensors, snapshots.
+
+Every expected number comes from plain PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import gradviz
+from gradviz.graph.model import Graph, Node
+from gradviz.values import SMALL_TENSOR, flatten, snapshot
+
+
+def _mlp() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+
+
+def _recorded_mlp() -> tuple[nn.Sequential, torch.Tensor, Graph]:
+    encoder = _mlp()
+    inp = torch.randn(2, 3)
+    with gradviz.record() as rec:  # nothing bound by hand: record() names `encoder` on entry
+        out = encoder(inp).sum()
+        out.backward()
+    assert rec.graph is not None
+    return encoder, inp, rec.graph
+
+
+def _ops(graph: Graph, label: str) -> list[Node]:
+    return [n for n in graph.nodes if n.kind == "op" and n.label == label]
+
+
+def test_parameter_names_match_named_parameters() -> None:
+    encoder, _, graph = _recorded_mlp()
+    params = dict(encoder.named_parameters(prefix="encoder"))
+    leaves = {n.name: n for n in graph.nodes if n.kind == "leaf"}
+    assert set(leaves) == set(params)
+    for name, param in params.items():
+        assert leaves[name].value is not None and leaves[name].grad is not None
+        torch.testing.assert_close(torch.tensor(leaves[name].value.data), param.detach())
+        torch.testing.assert_close(torch.tensor(leaves[name].grad.data), param.grad)
+
+
+def test_each_op_knows_the_module_that_made_it() -> None:
+    encoder, inp, graph = _recorded_mlp()
+    addmm = _ops(graph, "addmm")
+    assert [n.module for n in addmm] == ["encoder.0", "encoder.2"]
+    torch.testing.assert_close(torch.tensor(addmm[0].value.data), encoder[0](inp))
+    (tanh,) = _ops(graph, "tanh")
+    assert tanh.module == "encoder.1"
+    # The transpose of each weight is autograd's own op: it joins its consumer's module.
+    t_ops = _ops(graph, "t")
+    assert len(t_ops) == 2 and all("internal" in n.flags for n in t_ops)
+    assert sorted(n.module or "" for n in t_ops) == ["encoder.0", "encoder.2"]
+    # Made outside the model and only seen as its input: no module.
+    (x,) = [n for n in graph.nodes if n.kind == "constant"]
+    assert x.label == "input" and x.module is None
+    torch.testing.assert_close(torch.tensor(x.value.data), inp)
+
+
+def test_module_classes_are_stored_by_path() -> None:
+    _, _, graph = _recorded_mlp()
+    assert graph.module_classes == {
+        "encoder": "Sequential",
+        "encoder.0": "Linear",
+        "encoder.1": "Tanh",
+        "encoder.2": "Linear",
+    }
+    assert graph.to_dict()["module_classes"] == graph.module_classes
+
+
+def test_a_module_never_named_is_filed_under_its_class() -> None:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        with gradviz.record() as rec:
+            y = nn.Linear(2, 1)(x).sum()  # the module has no name in any scope
+        assert rec.graph is not None
+        (addmm,) = _ops(rec.graph, "addmm")
+        assert addmm.module == "Linear" and rec.graph.module_classes == {"Linear": "Linear"}
+        return y
+
+    forward(torch.ones(1, 2))
+
+
+def test_each_edge_carries_its_own_gradient_contribution() -> None:
+    # W feeds two matmuls: the engine adds the two gradients for W, in place when it may.
+    # Each step must keep what its own node sent, not the sum.
+    x = torch.tensor([[1.0, 2.0]])
+    W = torch.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)
+    with gradviz.record() as rec:
+        y = x @ W
+        z = y @ W
+        z.sum().backward()
+    graph = rec.graph
+    assert graph is not None
+    (call,) = graph.backward_calls
+    steps = {s.node: s for s in call.steps}
+    (w_node,) = graph.find("W")
+    sent_to_w = []
+    for mm in _ops(graph, "mm"):
+        (edge,) = [e for e in graph.edges if e.dst == mm.id and e.src == w_node.id]
+        sent_to_w.append(torch.tensor(steps[mm.id].grad_out[edge.position].data))
+    ones = torch.ones(1, 2)
+    expected = [x.T @ (ones @ W.detach().T), (x @ W.detach()).T @ ones]  # first, second mm
+    for got, want in zip(sent_to_w, expected, strict=True):
+        torch.testing.assert_close(got, want)
+    torch.testing.assert_close(W.grad, expected[0] + expected[1])
+    torch.testing.assert_close(torch.tensor(steps[w_node.id].grad_in[0].data), W.grad)
+
+
+def test_saved_tensors_are_kept_although_backward_frees_them() -> None:
+    with gradviz.record() as rec:
+        x = torch.tensor([0.5, -1.0], requires_grad=True)
+        y = torch.tanh(x)
+        y.sum().backward()
+    assert rec.graph is not None
+    (tanh,) = _ops(rec.graph, "tanh")
+    expected = torch.tanh(torch.tensor([0.5, -1.0]))
+    torch.testing.assert_close(torch.tensor(tanh.saved["result"].data), expected)  # type: ignore[union-attr]
+    with pytest.raises(RuntimeError):
+        _ = y.grad_fn._saved_result  # type: ignore[union-attr]  # torch did free it
+
+
+def test_draw_reads_saved_tensors_only_when_it_shows_them() -> None:
+    x = torch.tensor([0.5, -1.0], requires_grad=True)
+    y = torch.exp(torch.tanh(x)).sum()
+    y.backward(retain_graph=True)
+    plain = gradviz.draw(y).source
+    assert "saved " not in plain
+    # The saved result of each op is still its value.
+    t = torch.tanh(x.detach())
+    for value in (t, torch.exp(t)):
+        text = "[" + ", ".join(f"{v:.4g}" for v in value.tolist()) + "]"
+        assert f"value {text}<" in plain
+    assert "saved result" in gradviz.draw(y, show_saved=True).source
+
+
+@pytest.mark.parametrize(
+    "tensor",
+    [
+        torch.tensor(2.5),
+        torch.tensor([1.0, float("nan"), float("inf"), -float("inf")]),
+        torch.tensor([[3e38, 3e38], [1.0, -2.0]]),  # the sum overflows, the numbers do not
+        torch.full((2, 3, 2), float("nan")),
+        torch.randn(4, 4, requires_grad=True),
+        torch.randn(8, 8).t(),  # not contiguous
+        torch.tensor([0.1, -float("inf")], dtype=torch.float16),
+        torch.tensor([0.1, 2.5], dtype=torch.bfloat16),
+        torch.tensor([True, False]),
+        torch.arange(6).reshape(2, 3),
+        torch.zeros(0, 3),
+        torch.randn(SMALL_TENSOR + 1),  # past the fast path
+    ],
+)
+def test_snapshots_match_torch(tensor: torch.Tensor) -> None:
+    value = snapshot(tensor)
+    assert value.shape == list(tensor.shape)
+    assert value.dtype == str(tensor.dtype).removeprefix("torch.")
+    expected = tensor.detach().reshape(-1).tolist()
+    got = flatten(value.data)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        if isinstance(e, float) and not math.isfinite(e):
+            assert g == ("nan" if math.isnan(e) else ("inf" if e > 0 else "-inf"))
+        else:
+            assert g == e and type(g) is type(e)
