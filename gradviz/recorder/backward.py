@@ -235,6 +235,11 @@ def _step_hook(
 
     def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
         node = current_node()
+        if is_accumulate(node):
+            # The gradient arriving at a leaf may be the very tensor the engine just made its
+            # .grad (a sum of several paths nobody else holds): a copy, or the next backward's
+            # accumulation and grad.zero_() would rewrite this step.
+            grad_outputs = tuple(g.clone() if g is not None else None for g in grad_outputs)
         steps.append((node, grad_outputs, grad_inputs))
         if read_saved and node not in saved:
             saved[node] = saved_of(node)
