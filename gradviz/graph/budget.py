@@ -396,6 +396,5 @@ def _describe(
 
 
 def _classes(graph: Graph) -> dict[str, str]:
-    """Module classes the recording stored, if it did (``module_classes`` on the graph)."""
-    found = getattr(graph, "module_classes", None)
-    return dict(found) if isinstance(found, Mapping) else {}
+    """The class of each module path, as the recording stored it."""
+    return dict(graph.module_classes)
