@@ -24,7 +24,6 @@ from typing import Literal
 
 from gradviz.graph.collapse import (
     ancestors,
-    common_module,
     effective_modules,
     fold_runs,
     module_contraction,
@@ -34,6 +33,7 @@ from gradviz.graph.collapse import (
 )
 from gradviz.graph.contract import consumers, contract, group_node, groups, op_chains, shape_text
 from gradviz.graph.model import Graph, Node
+from gradviz.graph.paths import common_module
 
 DEFAULT_BUDGET = 300
 """Visible nodes: the browser lays out about 300 nodes in well under a second."""

@@ -24,6 +24,7 @@ from gradviz.graph.model import (
     Node,
     NodeStep,
 )
+from gradviz.graph.paths import common_module
 from gradviz.recorder.backward import (
     ACCUMULATE_GRAD,
     SAVED_TENSORS_MAX_NODES,
@@ -393,20 +394,7 @@ def _internal_ops_join_consumers(nodes: list[Node], edges: list[Edge]) -> None:
         users.setdefault(e.src, []).append(e.dst)
     for n in reversed(nodes):
         if n.module is None and n.kind == "op" and "internal" in n.flags:
-            n.module = _common([index[u].module for u in users.get(n.id, [])])
-
-
-def _common(paths: list[str | None]) -> str | None:
-    """The deepest module path containing all of ``paths`` (None if one is None)."""
-    if not paths or any(p is None for p in paths):
-        return None
-    split = [p.split(".") for p in paths if p is not None]
-    common = []
-    for parts in zip(*split, strict=False):
-        if len(set(parts)) > 1:
-            break
-        common.append(parts[0])
-    return ".".join(common) or None
+            n.module = common_module([index[u].module for u in users.get(n.id, [])])
 
 
 def _by_id(values: dict[int, Any], seq_ids: dict[int, str]) -> dict[str, Any]:

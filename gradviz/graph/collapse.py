@@ -21,6 +21,7 @@ from gradviz.graph.contract import (
     op_chains,
 )
 from gradviz.graph.model import Graph, Node
+from gradviz.graph.paths import common_module
 
 _INDEX = re.compile(r"^(.*)\.(\d+)$")
 
@@ -238,19 +239,6 @@ def ancestors(path: str) -> list[str]:
     """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: the path and every module above it."""
     parts = path.split(".")
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
-
-
-def common_module(paths: list[str | None]) -> str | None:
-    """The deepest module path all of ``paths`` lie in (None if one is outside any)."""
-    if not paths or any(p is None for p in paths):
-        return None
-    split = [p.split(".") for p in paths if p is not None]
-    common = []
-    for parts in zip(*split, strict=False):
-        if len(set(parts)) > 1:
-            break
-        common.append(parts[0])
-    return ".".join(common) or None
 
 
 def path_key(path: str) -> list[tuple[int, int, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from gradviz.values import TensorValue, flatten
@@ -66,3 +68,15 @@ def tensor_text(value: TensorValue | None, precision: int = 4, max_items: int = 
     if value is None:
         return "—"
     return " ".join(tensor_lines(value, precision, max_items))
+
+
+def element_labels(shape: Sequence[int], name: str) -> list[str]:
+    """``x[0,1]``-style labels for every element of a tensor of this shape, row-major."""
+    labels = []
+    for flat in range(math.prod(shape)):
+        index, rest = [], flat
+        for size in reversed(shape):
+            index.append(rest % size)
+            rest //= size
+        labels.append(f"{name}[{','.join(str(i) for i in reversed(index))}]" if shape else name)
+    return labels

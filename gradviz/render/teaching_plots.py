@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gradviz.graph.model import FunctionalCall
-from gradviz.render.format import number
+from gradviz.render.format import element_labels, number
 from gradviz.render.plots import CURVE_COLOR, POINT_COLOR, TANGENT_COLOR
 from gradviz.values import TensorValue, flatten
 
@@ -26,18 +26,6 @@ SERIES_COLORS = (CURVE_COLOR, TANGENT_COLOR, "#16a34a", "#9333ea", "#0891b2")
 
 def _numel(shape: Sequence[int]) -> int:
     return math.prod(shape)
-
-
-def _index_labels(shape: Sequence[int], name: str) -> list[str]:
-    """``x[0,1]``-style labels for every element of a tensor of this shape, in flat order."""
-    labels = []
-    for flat in range(_numel(shape)):
-        idx, rest = [], flat
-        for size in reversed(shape):
-            idx.append(rest % size)
-            rest //= size
-        labels.append(f"{name}[{','.join(str(i) for i in reversed(idx))}]" if shape else name)
-    return labels
 
 
 def _finite(v: Any) -> float | None:
@@ -102,13 +90,13 @@ def functional_heatmap(call: FunctionalCall, precision: int = 3, font_size: int 
     in_shape = call.inputs[0].shape
     out_shape = call.result.shape[: len(call.result.shape) - len(in_shape)]
     matrix = matrix_of(call.result, out_shape)
-    cols = _index_labels(in_shape, "x")
+    cols = element_labels(in_shape, "x")
     if call.kind == "hessian":
-        rows = _index_labels(in_shape, "x")
+        rows = element_labels(in_shape, "x")
         title = f"Hessian of {call.function}: ∂²f / ∂xᵢ∂xⱼ"
         axis_rows = "input element"
     else:
-        rows = _index_labels(out_shape, f"{call.function}(x)")
+        rows = element_labels(out_shape, f"{call.function}(x)")
         title = f"Jacobian of {call.function}: ∂ output / ∂ input"
         axis_rows = "output element"
     figure = heatmap(matrix, rows, cols, title, precision, font_size)

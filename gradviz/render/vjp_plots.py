@@ -6,25 +6,11 @@ check them against PyTorch.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 
 from gradviz.render.format import number
-
-
-def element_labels(shape: Sequence[int], name: str) -> list[str]:
-    """``x[0,1]``-style labels for every element of a tensor of this shape, row-major."""
-    labels = []
-    for flat in range(math.prod(shape)):
-        index, rest = [], flat
-        for size in reversed(shape):
-            index.append(rest % size)
-            rest //= size
-        labels.append(f"{name}[{','.join(str(i) for i in reversed(index))}]" if shape else name)
-    return labels
 
 
 def transpose(matrix: list[list[Any]]) -> list[list[Any]]:

@@ -9,8 +9,8 @@ from typing import Any
 import streamlit as st
 
 from gradviz.graph.model import Graph
-from gradviz.render.format import number, shape_text, tensor_text
-from gradviz.render.vjp_plots import element_labels, matrix_figure, transpose
+from gradviz.render.format import element_labels, number, shape_text, tensor_text
+from gradviz.render.vjp_plots import matrix_figure, transpose
 from gradviz.teach.vjp import JacobianFill, Vjp, jacobian_fills, vjps
 from gradviz.ui import state
 from gradviz.ui.options import Display
