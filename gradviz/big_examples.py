@@ -82,11 +82,24 @@ loss.backward()
 print(W.grad)
 """
 
+STACKED_BLOCKS = """\
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+layers = nn.Sequential(*[nn.Sequential(nn.Linear(8, 8), nn.Tanh()) for _ in range(6)])
+x = torch.randn(4, 8)
+loss = layers(x).pow(2).mean()
+loss.backward()
+print(loss)
+"""
+
 BIG_EXAMPLES: dict[str, str] = {
     "mlp_training": MLP_TRAINING,
     "small_cnn": SMALL_CNN,
     "transformer_block": TRANSFORMER_BLOCK,
     "deep_chain": DEEP_CHAIN,
+    "stacked_blocks": STACKED_BLOCKS,
 }
 """Program text by key."""
 
@@ -95,5 +108,6 @@ MODEL_NAMES: dict[str, tuple[str, ...]] = {
     "small_cnn": ("features", "classifier"),
     "transformer_block": ("block",),
     "deep_chain": (),
+    "stacked_blocks": ("layers",),
 }
 """The variables each program binds its modules to (their parameters are named by path)."""

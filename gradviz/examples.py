@@ -422,6 +422,15 @@ for step in range(12):
         ),
         code=big_examples.DEEP_CHAIN,
     ),
+    Example(
+        key="stacked_blocks",
+        title="Six identical blocks: fold them ×6",
+        description=(
+            "nn.Sequential of six Linear+Tanh blocks. Under 'Modules, groups and search', "
+            "tick 'Fold repeated blocks' to draw the six as one node (×6)."
+        ),
+        code=big_examples.STACKED_BLOCKS,
+    ),
 )
 
 

@@ -50,6 +50,7 @@ def test_every_program_is_listed_with_its_modules() -> None:
             "small_cnn",
             "transformer_block",
             "deep_chain",
+            "stacked_blocks",
         }
     )
     assert all("class " not in source for source in BIG_EXAMPLES.values())

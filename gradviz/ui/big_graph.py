@@ -13,7 +13,13 @@ from dataclasses import replace
 import streamlit as st
 
 from gradviz.graph.budget import BudgetView, Group, budget_view
-from gradviz.graph.collapse import ancestors, effective_modules, module_tree, search
+from gradviz.graph.collapse import (
+    ancestors,
+    effective_modules,
+    fold_repeats,
+    module_tree,
+    search,
+)
 from gradviz.graph.model import Graph
 from gradviz.render.dot import RenderOptions, title
 from gradviz.render.format import shape_text
@@ -27,6 +33,8 @@ EXPAND = "big_expand"
 """The "Expand a group" select box; reset after each choice."""
 FIND = "big_find"
 """Search text."""
+FOLD_REPEATS = "big_fold_repeats"
+"""Whether identical sibling blocks (``layers.0``, ``layers.1``, …) are folded into one ×N."""
 FOUND = "big_found"
 """The chosen search hit: a node id, kept visible and highlighted."""
 MAX_HITS = 200
@@ -49,6 +57,7 @@ def big_graph_view(graph: Graph, render: RenderOptions, budget: int) -> tuple[Gr
         with right:
             focus = _find(graph)
         with left:
+            graph = _fold_repeats_box(graph)
             collapsed = _collapse_box(tree)
             opened = [k for k in st.session_state.get(OPENED, []) if isinstance(k, str)]
             keep = [k for k in (focus, render.highlight) if k is not None]
@@ -64,6 +73,21 @@ def big_graph_view(graph: Graph, render: RenderOptions, budget: int) -> tuple[Gr
     with heading:
         _say_what_is_shown(view, budget)
     return view.graph, _mapped(render, view, focus)
+
+
+def _fold_repeats_box(graph: Graph) -> Graph:
+    """Offer to fold runs of identical blocks (only when the graph has some); the graph to show."""
+    folded = fold_repeats(graph, graph.module_classes)
+    if len(folded.nodes) == len(graph.nodes):
+        return graph
+    runs = [n.label for n in folded.nodes if n.id.startswith("r:")]
+    st.checkbox(
+        "Fold repeated blocks (×N)",
+        key=FOLD_REPEATS,
+        help="Identical sibling blocks, each feeding the next, drawn as one node: "
+        + "; ".join(runs),
+    )
+    return folded if st.session_state.get(FOLD_REPEATS) else graph
 
 
 def _forget_other_graphs(graph: Graph, tree: dict[str, int]) -> None:

@@ -18,6 +18,7 @@ from torch import nn
 import gradviz
 from gradviz.examples import by_key
 from gradviz.graph.model import Graph
+from gradviz.render.format import number
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 NODE = re.compile(r'^\s*"([^"]+)" \[label=(.*)$', re.MULTILINE)
@@ -266,3 +267,31 @@ def test_the_step_throughs_node_stays_visible_and_highlighted() -> None:
     for e in travelled:
         line = text[e.start() : text.index("\n", e.start())]
         assert 'color="#ea580c"' in line and "penwidth=3" in line
+
+
+def stacked_blocks_torch() -> tuple[nn.Sequential, torch.Tensor]:
+    """The stacked_blocks example in plain torch, with the same seed and init order."""
+    torch.manual_seed(0)
+    layers = nn.Sequential(*[nn.Sequential(nn.Linear(8, 8), nn.Tanh()) for _ in range(6)])
+    x = torch.randn(4, 8)
+    loss = layers(x).pow(2).mean()
+    loss.backward()
+    return layers, loss
+
+
+def test_identical_blocks_fold_into_one_node_and_unfold_again() -> None:
+    at = open_example("stacked_blocks")
+    unfolded = drawn(at)
+    assert len(unfolded) == len(full("stacked_blocks").nodes)
+    at.checkbox(key="big_fold_repeats").check().run()
+    folded = drawn(at)
+    (run,) = [label for node_id, label in folded.items() if node_id.startswith("r:")]
+    assert "×6" in run
+    # Each block is a Linear (addmm + its transpose) and a Tanh: 6 blocks' ops become 1 node.
+    layers, loss = stacked_blocks_torch()
+    ops_per_block = 3
+    assert len(unfolded) - len(folded) == len(layers) * ops_per_block - 1
+    # The loss drawn is the loss plain torch computes: nothing outside the fold changed.
+    assert any(f"value {number(loss.item())}" in t for t in folded.values())
+    at.checkbox(key="big_fold_repeats").uncheck().run()
+    assert drawn(at).keys() == unfolded.keys()
