@@ -180,3 +180,31 @@ def test_helpers() -> None:
     assert curve.as_dtype(0.1, "float64") == 0.1
     assert curve.step_size(2.0, "float32") == pytest.approx(2e-3)
     assert curve.window(0.5, points=3) == [-0.5, 0.5, 1.5]
+
+
+def test_a_parameter_that_nn_init_changed_in_place_can_be_moved() -> None:
+    # nn.MultiheadAttention's init fills its out_proj bias in place; moving that bias used to
+    # leave a no_grad view behind, and the re-run failed instead of giving a point.
+    program = """
+import torch
+import torch.nn as nn
+torch.manual_seed(0)
+attn = nn.MultiheadAttention(4, num_heads=2, batch_first=True)
+tokens = torch.randn(1, 3, 4)
+out, _ = attn(tokens, tokens, tokens)
+loss = out.pow(2).mean()
+loss.backward()
+"""
+    graph = gradviz.run(program)
+    (bias,) = graph.find("attn.out_proj.bias")
+    assert bias.seq is not None
+    moved = gradviz.run(program, overrides={bias.seq: {0: 0.5}})
+    torch.manual_seed(0)
+    attn = torch.nn.MultiheadAttention(4, num_heads=2, batch_first=True)
+    tokens = torch.randn(1, 3, 4)
+    with torch.no_grad():
+        attn.out_proj.bias[0] = 0.5
+    out, _ = attn(tokens, tokens, tokens)
+    (loss,) = moved.find("loss")
+    assert loss.value is not None
+    assert loss.value.data == pytest.approx(out.pow(2).mean().item(), rel=1e-6)

@@ -194,7 +194,9 @@ class Recording:
         values = self.overrides.get(rec.seq)
         if values:
             with torch.no_grad():
-                flat = rec.tensor.view(-1)
+                # Through .data: a view of the tensor itself would be a no_grad view of it,
+                # which autograd forbids the program to change in place later (nn.init does).
+                flat = rec.tensor.data.view(-1)
                 for index, value in values.items():
                     flat[index] = value
 
