@@ -18,7 +18,7 @@ import torch
 
 from gradviz.errors import GradvizError
 from gradviz.graph.model import Graph, Node
-from gradviz.values import TensorValue, flatten
+from gradviz.values import TensorValue, finite_number, flatten
 
 Overrides = dict[int, dict[int, float]]
 Runner = Callable[[str, Overrides | None], Graph]
@@ -92,14 +92,7 @@ def element(value: TensorValue | None, index: int) -> float | None:
     items = flat(value)
     if items is None or index >= len(items):
         return None
-    return _finite(items[index])
-
-
-def _finite(item: Any) -> float | None:
-    if isinstance(item, bool) or not isinstance(item, (int, float)):
-        return None
-    number = float(item)
-    return number if math.isfinite(number) else None
+    return finite_number(items[index])
 
 
 def index_text(shape: Sequence[int], index: int) -> str:
@@ -228,7 +221,7 @@ def output_value(graph: Graph, choice: OutputChoice) -> float | None:
         items = flat(node.value)
         if items is None:
             return None
-        numbers = [_finite(v) for v in items]
+        numbers = [finite_number(v) for v in items]
         return None if any(v is None for v in numbers) else math.fsum(v or 0.0 for v in numbers)
     return element(node.value, choice.index)
 

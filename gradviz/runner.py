@@ -16,15 +16,7 @@ from gradviz.limits import Limits
 from gradviz.recorder import LiveFunctional, Recording, RecordingSession
 from gradviz.render.format import shape_text
 from gradviz.replay import replay
-from gradviz.values import maybe_snapshot, snapshot
-
-
-def _tensors_in(value: object) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if isinstance(v, torch.Tensor)]
-    return []
+from gradviz.values import maybe_snapshot, snapshot, tensors_in
 
 
 def _describe(recording: Recording, tensor: torch.Tensor) -> str:
@@ -126,7 +118,7 @@ def run(
     notes: list[str] = []
     with RecordingSession(recording):
         execution = interpret(source, limits=limits or Limits(), hooks=hooks)
-        last = _tensors_in(execution.last_value) if execution.has_last_value else []
+        last = tensors_in(execution.last_value) if execution.has_last_value else []
         if auto_backward:
             note = _auto_backward(recording, last)
             if note:

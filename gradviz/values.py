@@ -81,6 +81,23 @@ def _fast_dtype(dtype: torch.dtype) -> tuple[str, bool] | None:
     return info
 
 
+def finite_number(item: Any) -> float | None:
+    """An element of snapshot data as a float; None for the "nan"/"inf" markers and non-numbers."""
+    if isinstance(item, bool) or not isinstance(item, (int, float)):
+        return None
+    number = float(item)
+    return number if math.isfinite(number) else None
+
+
+def tensors_in(value: object) -> list[torch.Tensor]:
+    """The tensors a call returned: the value itself, or those in a returned list or tuple."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, torch.Tensor)]
+    return []
+
+
 def finite_or_text(x: float) -> float | str:
     """A float JSON can carry: non-finite numbers become "nan", "inf", "-inf"."""
     if math.isfinite(x):

@@ -16,6 +16,7 @@ import torch
 
 from gradviz.errors import LimitExceeded
 from gradviz.limits import Limits
+from gradviz.values import tensors_in
 
 Shape = tuple[int, ...]
 _NO_TF = torch._C.DisableTorchFunction
@@ -282,17 +283,9 @@ def meta_numels(
             margs = [meta_like(a) for a in args]
             mkwargs = {k: meta_like(v) for k, v in kwargs.items()}
             out = fn(*margs, **mkwargs)
-            return [int(t.numel()) for t in _tensors_in(out)]
+            return [int(t.numel()) for t in tensors_in(out)]
     except Exception:  # the dry run is only an estimate: any failure means "unknown"
         return None
-
-
-def _tensors_in(value: object) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if isinstance(v, torch.Tensor)]
-    return []
 
 
 def check_elements(n: int, limits: Limits, what: str = "the result") -> None:

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 from gradviz.graph.model import FunctionalCall
 from gradviz.render.format import element_labels, number
 from gradviz.render.plots import CURVE_COLOR, POINT_COLOR, TANGENT_COLOR
-from gradviz.values import TensorValue, flatten
+from gradviz.values import TensorValue, finite_number, flatten
 
 ANNOTATED_CELLS = 400
 """Past this many cells a heatmap's numbers would be unreadable: hover shows them instead."""
@@ -26,13 +26,6 @@ SERIES_COLORS = (CURVE_COLOR, TANGENT_COLOR, "#16a34a", "#9333ea", "#0891b2")
 
 def _numel(shape: Sequence[int]) -> int:
     return math.prod(shape)
-
-
-def _finite(v: Any) -> float | None:
-    """A JSON-safe snapshot's element as a number (``"nan"``/``"inf"`` markers: None)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    return float(v) if math.isfinite(v) else None
 
 
 def matrix_of(value: TensorValue, out_shape: Sequence[int]) -> list[list[Any]]:
@@ -52,7 +45,7 @@ def heatmap(
     font_size: int = 13,
 ) -> go.Figure:
     """An annotated heatmap: every cell shows its number (hover only, when there are many)."""
-    z = [[_finite(v) for v in row] for row in matrix]
+    z = [[finite_number(v) for v in row] for row in matrix]
     text = [[number(v, precision) for v in row] for row in matrix]
     cells = sum(len(row) for row in matrix)
     figure = go.Figure(

@@ -18,10 +18,9 @@ from gradviz.teach.stepper import (
     derivative_kind,
     input_edges,
     no_local_reason,
-    number_or_none,
     ratios,
 )
-from gradviz.values import TensorValue
+from gradviz.values import TensorValue, finite_number
 
 
 def fraction_text(x: float, precision: int = 4) -> str:
@@ -114,7 +113,7 @@ def _value_at(value: TensorValue | None, index: int) -> float | None:
     items = flat(value)
     if not items:
         return None
-    return number_or_none(items[index] if len(items) > 1 else items[0])
+    return finite_number(items[index] if len(items) > 1 else items[0])
 
 
 def leaves_of(graph: Graph, call_index: int) -> list[str]:

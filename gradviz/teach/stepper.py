@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from gradviz.curve import flat
 from gradviz.graph.model import Graph, Node, NodeStep
-from gradviz.values import TensorValue
+from gradviz.values import TensorValue, finite_number
 
 ELEMENTWISE_OPS = frozenset(
     """Abs Acos Acosh Add Addcdiv Addcmul Alias Asin Asinh Atan Atan2 Atanh Ceil Clamp ClampMax
@@ -59,12 +59,6 @@ def derivative_kind(
     return None
 
 
-def number_or_none(item: Any) -> float | None:
-    if isinstance(item, bool) or not isinstance(item, (int, float)):
-        return None  # "nan"/"inf" markers of JSON-safe snapshots
-    return float(item)
-
-
 def ratios(
     sent: TensorValue, arriving: TensorValue
 ) -> tuple[list[float | None] | None, str | None]:
@@ -84,7 +78,7 @@ def ratios(
         )
     out: list[float | None] = []
     for a, b in zip(top, bottom, strict=True):
-        x, y = number_or_none(a), number_or_none(b)
+        x, y = finite_number(a), finite_number(b)
         out.append(None if x is None or y is None or y == 0 else x / y)
     if all(v is None for v in out):
         return None, "the arriving gradient is zero everywhere, so the ratio is undefined"
