@@ -24,8 +24,8 @@ from gradviz.teach.higher_order import (
     gradient_graphs,
     order_name,
 )
-from gradviz.ui.budget import affordable
 from gradviz.ui.options import Display
+from gradviz.ui.rerun_time import affordable
 from gradviz.ui.runs import SEED, runner
 
 MAX_PAIRS = 3

@@ -15,8 +15,8 @@ from gradviz.teach.optimizer import (
     optimizer_path,
     parameter_choices,
 )
-from gradviz.ui.budget import BUDGET, seconds_per_run
 from gradviz.ui.options import Display
+from gradviz.ui.rerun_time import BUDGET, seconds_per_run
 from gradviz.ui.runs import SEED, runner
 
 PARAMETER = "optimizer_parameter"

@@ -24,11 +24,12 @@ from gradviz.render.plots import curve_figure
 from gradviz.ui import state
 from gradviz.ui.actions import actions_for
 from gradviz.ui.options import Display
+from gradviz.ui.rerun_time import BUDGET, seconds_per_run
 from gradviz.ui.runs import SEED, run_program, runner
 
 CURVE_RUNS = 28
 """Runs behind one curve: its points, two for the finite difference, one for the slope."""
-CURVE_BUDGET = 8.0
+CURVE_BUDGET = BUDGET
 """Seconds the curve may take on a first draw; slower programs get no curve."""
 
 
@@ -67,7 +68,7 @@ def point_controls(source: str, graph: Graph) -> Point | None:
         source: The program (the one that gave ``graph``).
         graph: Its plain run, without overrides.
     """
-    seconds = run_program(source).seconds
+    seconds = seconds_per_run(source, CURVE_RUNS, CURVE_BUDGET)
     if seconds * CURVE_RUNS > CURVE_BUDGET:
         st.caption(
             f"No curve: each run of this program takes {seconds:.1f} s, and the curve needs "
