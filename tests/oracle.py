@@ -61,3 +61,18 @@ def run_plain(source: str, seed: int = 0) -> OracleRun:
 def tensor_of(value: Any) -> torch.Tensor:
     """A TensorValue's data back as a float64 tensor (for comparisons)."""
     return torch.tensor(value.data, dtype=torch.float64)
+
+
+def accumulate_in_torch() -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """The 'accumulate' example in plain torch: w, total, and w.grad after each event."""
+    w = torch.randn(4, requires_grad=True)
+    total = (2 * w).sum()
+    after = []
+    for _ in range(3):
+        total.backward(retain_graph=True)
+        assert w.grad is not None
+        after.append(w.grad.clone())
+    assert w.grad is not None
+    w.grad.zero_()
+    after.append(w.grad.clone())
+    return w, total, after

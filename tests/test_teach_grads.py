@@ -16,7 +16,7 @@ from gradviz.teach.accumulation import accumulation, can_repeat
 from gradviz.teach.cuts import cuts
 from gradviz.teach.vjp import jacobian_fills, one_hot, vjps
 from gradviz.values import TensorValue
-from tests.oracle import run_plain
+from tests.oracle import accumulate_in_torch, run_plain
 
 TUTORIALS = Path(__file__).parent / "programs" / "tutorials"
 
@@ -47,15 +47,7 @@ def assert_same(shown: TensorValue | list[float] | None, expected: torch.Tensor)
 def test_accumulate_example_rows_are_2_4_6_then_0() -> None:
     source = by_key("accumulate").code
     graph = gradviz.run(source)
-    w = torch.randn(4, requires_grad=True)
-    total = (2 * w).sum()
-    expected = []
-    for _ in range(3):
-        total.backward(retain_graph=True)
-        assert w.grad is not None
-        expected.append(w.grad.clone())
-    w.grad.zero_()
-    expected.append(w.grad.clone())
+    _, _, expected = accumulate_in_torch()
     shown = grads_of(graph, "w")
     assert len(shown) == len(expected) == 4
     for got, want in zip(shown, expected, strict=True):

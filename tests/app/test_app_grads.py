@@ -14,6 +14,7 @@ from torch.autograd.functional import jacobian
 from gradviz.examples import by_key
 from gradviz.render.format import number, tensor_text
 from gradviz.values import snapshot
+from tests.oracle import accumulate_in_torch
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PRECISION = 4  # the page's default significant digits
@@ -62,21 +63,6 @@ def close(got: Any, want: torch.Tensor) -> None:
 
 
 # -- accumulation and the buttons ------------------------------------------------------------
-def accumulate_in_torch() -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-    """The 'accumulate' example in plain torch: w, total, and w.grad after each event."""
-    w = torch.randn(4, requires_grad=True)
-    total = (2 * w).sum()
-    after = []
-    for _ in range(3):
-        total.backward(retain_graph=True)
-        assert w.grad is not None
-        after.append(w.grad.clone())
-    assert w.grad is not None
-    w.grad.zero_()
-    after.append(w.grad.clone())
-    return w, total, after
-
-
 def test_accumulate_example_shows_2_4_6_then_0() -> None:
     at = open_example("accumulate")
     assert "Gradients accumulate" in [s.value for s in at.subheader]
