@@ -18,21 +18,25 @@ SIZES = (400, 2000)
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
 
-def chain(layers: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``y = tanh(y @ W + b)`` ``layers`` times (W 4×4 and b 4 leaves, y from 1×4); returns
-    the scalar output, W and b (forward only)."""
+def chain(layers: int, seed: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``y = tanh(y @ W_i + b_i)`` ``layers`` times, each layer with its own leaves W_i (4×4)
+    and b_i (4), y from 1×4: five autograd nodes per layer (mm, add, tanh and two
+    AccumulateGrad), so 400 and 2,000 layers are about 2,000 and 10,000 nodes. Returns the
+    scalar output and the leaves by name (forward only)."""
     generator = torch.Generator().manual_seed(seed)
-    W = (torch.randn(4, 4, generator=generator) * 0.5).requires_grad_()
-    b = torch.randn(4, generator=generator).requires_grad_()
     y = torch.randn(1, 4, generator=generator)
-    for _ in range(layers):
+    params: dict[str, torch.Tensor] = {}
+    for i in range(layers):
+        W = (torch.randn(4, 4, generator=generator) * 0.5).requires_grad_()
+        b = torch.randn(4, generator=generator).requires_grad_()
+        params[f"W{i}"], params[f"b{i}"] = W, b
         y = torch.tanh(y @ W + b)
-    return y.sum(), W, b
+    return y.sum(), params
 
 
 def forward_backward(layers: int) -> None:
     """The bare work: build the chain and run backward."""
-    out, _, _ = chain(layers)
+    out, _ = chain(layers)
     out.backward()
 
 

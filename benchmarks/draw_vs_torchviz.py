@@ -41,9 +41,8 @@ also carries every op's saved result as its value; and both sides can show them 
 
 
 def measure(layers: int, after: str) -> list[object]:
-    out, W, b = chain(layers)
+    out, params = chain(layers)
     out.backward(retain_graph=after != "backward()")  # leaves have grads
-    params = {"W": W, "b": b}
     saved = after.endswith("saved shown")
 
     def build() -> Graph:
@@ -84,11 +83,11 @@ def rows() -> list[list[object]]:
 
 def profile(layers: int = 2000) -> None:
     """Where gradviz.draw spends its time (cProfile, top functions by own time)."""
-    out, W, b = chain(layers)
+    out, params = chain(layers)
     out.backward()
     profiler = cProfile.Profile()
     profiler.enable()
-    source = gradviz.draw(out, params={"W": W, "b": b}).source
+    source = gradviz.draw(out, params=params).source
     profiler.disable()
     print(f"{len(source):,} characters of DOT")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)

@@ -31,15 +31,15 @@ HEADER = ("measure", "bare MB", "record+build MB", "record/bare")
 def work(mode: str) -> object:
     """The measured work; the returned objects stay alive until the peak is read."""
     if mode == "bare":
-        out, W, b = chain(LAYERS)
+        out, params = chain(LAYERS)
         out.backward()
-        return out, W, b
+        return out, params
     import gradviz
 
     with gradviz.record() as rec:
-        out, W, b = chain(LAYERS)
+        out, params = chain(LAYERS)
         out.backward()
-    return rec.graph, out
+    return rec.graph, out, params
 
 
 def _maxrss_mb() -> float:

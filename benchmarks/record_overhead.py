@@ -25,7 +25,7 @@ HEADER = ("layers", "bare ms", "recording ms", "+ build ms", "recording/bare", "
 def recorded(layers: int, marks: list[float]) -> None:
     """forward+backward in a record() block; appends the time the body ended."""
     with gradviz.record():
-        out, _, _ = chain(layers)
+        out, _ = chain(layers)
         out.backward()
         marks.append(time.perf_counter())
 

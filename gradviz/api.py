@@ -10,6 +10,7 @@ from typing import Any
 import graphviz
 import torch
 
+from gradviz.gc_pause import no_gc
 from gradviz.graph.build import build_graph
 from gradviz.graph.model import Graph
 from gradviz.recorder import Recording, RecordingSession
@@ -33,10 +34,10 @@ def default_roots(recording: Recording) -> list[torch.Tensor]:
         roots.extend(r for r in call.results if r is not None and r.grad_fn is not None)
     roots.extend(recording.named)
     consumed = {id(t) for r in recording.records for t in r.inputs}
-    roots.extend(
+    roots.extend(  # not .is_leaf: has a grad_fn (cheaper than making grad_fn's Python object)
         r.tensor
         for r in recording.records
-        if r.tensor.grad_fn is not None and id(r.tensor) not in consumed
+        if not r.tensor.is_leaf and id(r.tensor) not in consumed
     )
     return roots
 
@@ -82,9 +83,10 @@ class record:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._session.__exit__(exc_type, exc, tb)
-        self.name_locals(sys._getframe(1).f_locals)
-        self.graph = build_graph(self.recording, default_roots(self.recording))
+        with no_gc():  # still paused from the session: no full pass between it and the build
+            self._session.__exit__(exc_type, exc, tb)
+            self.name_locals(sys._getframe(1).f_locals)
+            self.graph = build_graph(self.recording, default_roots(self.recording))
 
     def name_modules(self, names: Mapping[str, Any]) -> None:
         """Name the modules (and their parameters) among the caller's variables."""

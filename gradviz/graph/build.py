@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from gradviz.graph.contract import no_gc
+from gradviz.gc_pause import no_gc
 from gradviz.graph.model import (
     BackwardCall,
     Edge,

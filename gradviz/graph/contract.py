@@ -7,13 +7,12 @@ self-loops and duplicates (the first keeps its position and kind).
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TypeVar
 
+from gradviz.gc_pause import no_gc
 from gradviz.graph.model import BackwardCall, Edge, Graph, Node, NodeStep
 from gradviz.values import TensorValue
 
@@ -85,19 +84,6 @@ def group_node(
         seq=out.seq,
         line=min((m.line for m in members if m.line is not None), default=None),
     )
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small objects: with a big
-    graph (and torch) alive, its full passes would otherwise double the time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def copy_node(node: Node) -> Node:

@@ -193,7 +193,8 @@ def capture_backward(
                 rec.flag("create_graph")
     call.leaf_grads = recording.leaf_grads()
     recording.calls.append(call)
-    recording.add_event(kind, call=len(recording.calls) - 1)
+    # Backward changes gradients only: the values taken before the call still hold.
+    recording.add_event(kind, len(recording.calls) - 1, call.leaf_values, call.leaf_grads)
     return result
 
 

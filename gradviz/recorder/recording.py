@@ -247,8 +247,17 @@ class Recording:
         return None
 
     # -- events ----------------------------------------------------------------------------
-    def add_event(self, kind: str, call: int | None = None) -> None:
-        """Note a change to leaves; repeated zeroing or updates in a row make one event."""
+    def add_event(
+        self,
+        kind: str,
+        call: int | None = None,
+        leaf_values: dict[int, TensorValue] | None = None,
+        leaf_grads: dict[int, TensorValue | None] | None = None,
+    ) -> None:
+        """Note a change to leaves; repeated zeroing or updates in a row make one event.
+
+        A backward call passes the snapshots it has just taken rather than taking them twice.
+        """
         last = self.events[-1] if self.events else None
         if last is not None and call is None and last.kind == kind and last.call is None:
             last.leaf_values = self.leaf_values()
@@ -259,7 +268,7 @@ class Recording:
                 kind=kind,
                 line=self.line,
                 call=call,
-                leaf_values=self.leaf_values(),
-                leaf_grads=self.leaf_grads(),
+                leaf_values=self.leaf_values() if leaf_values is None else leaf_values,
+                leaf_grads=self.leaf_grads() if leaf_grads is None else leaf_grads,
             )
         )

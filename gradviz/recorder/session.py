@@ -13,6 +13,7 @@ from torch.nn.modules.module import (
 )
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+from gradviz import gc_pause
 from gradviz.recorder.mode import RecordingMode
 from gradviz.recorder.recording import Recording
 
@@ -36,6 +37,7 @@ class RecordingSession:
             register_module_forward_hook(self._exit_module),
             register_optimizer_step_post_hook(self._optimizer_stepped),
         ]
+        gc_pause.pause()  # see gc_pause: the recording allocates enough to trigger full passes
         self._mode.__enter__()  # type: ignore[no-untyped-call]
         return self.recording
 
@@ -46,6 +48,7 @@ class RecordingSession:
         tb: TracebackType | None,
     ) -> None:
         self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
+        gc_pause.resume()
         for handle in self._handles:
             handle.remove()
         self._handles = []
