@@ -35,9 +35,7 @@ def default_roots(recording: Recording) -> list[torch.Tensor]:
     roots.extend(recording.named)
     consumed = {id(t) for r in recording.records for t in r.inputs}
     roots.extend(  # not .is_leaf: has a grad_fn (cheaper than making grad_fn's Python object)
-        r.tensor
-        for r in recording.records
-        if not r.tensor.is_leaf and id(r.tensor) not in consumed
+        r.tensor for r in recording.records if not r.tensor.is_leaf and id(r.tensor) not in consumed
     )
     return roots
 

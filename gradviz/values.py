@@ -170,6 +170,128 @@ def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue
         return TensorValue(shape=shape, dtype=dtype_name(tensor.dtype), summary=summary)
 
 
+class _Copies:
+    """Small tensors of one dtype and shape, copied into one tensor together (``torch.stack``)
+    and turned into Python lists together, the first time any of them is read."""
+
+    __slots__ = ("finite", "lists", "stacked", "tensors")
+
+    def __init__(self) -> None:
+        self.tensors: list[torch.Tensor] = []
+        self.stacked: torch.Tensor | None = None
+        self.finite = True
+        self.lists: list[Nested] | None = None
+
+    def copy(self) -> None:
+        with torch.no_grad(), torch._C.DisableTorchFunction():  # gradviz's copy, not the program's
+            stacked = torch.stack(self.tensors)
+            if stacked.is_floating_point():
+                self.finite = bool(torch.isfinite(stacked).all())
+        self.stacked, self.tensors = stacked, []
+
+    def rows(self) -> list[Nested]:
+        lists = self.lists
+        if lists is None:  # two threads may both convert: the same lists, harmlessly
+            if self.stacked is None:
+                raise RuntimeError("a snapshot was read before its batch was closed")
+            lists = self.stacked.tolist()
+            if not self.finite:
+                lists = [_clean(row) for row in lists]
+            self.lists = lists
+        return lists
+
+
+_DATA_SLOT: Any = TensorValue.__dict__["data"]
+"""TensorValue's own storage for ``data`` (a slot), which _CopiedValue fills on first read."""
+
+
+class _CopiedValue(TensorValue):
+    """A TensorValue whose data was copied with others (see SnapshotBatch) and becomes nested
+    lists on first read: a big graph's values cost a tensor copy when recorded, and lists
+    only for what is looked at."""
+
+    __slots__ = ("_copies", "_index")
+    _copies: _Copies | None
+    _index: int
+
+    @property
+    def data(self) -> Nested | None:
+        copies = self._copies
+        if copies is not None:
+            _DATA_SLOT.__set__(self, copies.rows()[self._index])
+            self._copies = None
+        return _DATA_SLOT.__get__(self)
+
+    @data.setter
+    def data(self, value: Nested | None) -> None:
+        _DATA_SLOT.__set__(self, value)
+        self._copies = None
+
+    def __eq__(self, other: object) -> bool:  # equal to the plain TensorValue it stands for
+        if not isinstance(other, TensorValue):
+            return NotImplemented
+        return (self.shape, self.dtype, self.data, self.summary) == (
+            other.shape,
+            other.dtype,
+            other.data,
+            other.summary,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles as the plain TensorValue it stands for
+        return (TensorValue, (self.shape, self.dtype, self.data, self.summary))
+
+
+class SnapshotBatch:
+    """``snapshot`` for many tensors at once: small ones are grouped by dtype and shape and
+    copied with one ``torch.stack`` per group in ``close``, the rest are snapshotted at once.
+
+    The values ``take`` returns may be read only after ``close``; they hold the data as it
+    was when ``close`` ran, so nothing may change the tensors in between.
+    """
+
+    def __init__(self, limit: int = FULL_VALUE_LIMIT) -> None:
+        self.limit = limit
+        self._groups: dict[tuple[torch.dtype, torch.Size], _Copies] = {}
+
+    def take(self, tensor: torch.Tensor) -> TensorValue:
+        if not (
+            tensor.is_cpu
+            and tensor.numel() <= SMALL_TENSOR <= self.limit
+            and tensor.layout == torch.strided
+        ):
+            return snapshot(tensor, self.limit)
+        dtype = tensor.dtype
+        fast = _FAST_DTYPES.get(dtype) or _fast_dtype(dtype)
+        if fast is None:
+            return snapshot(tensor, self.limit)
+        shape = tensor.shape
+        key = (dtype, shape)
+        copies = self._groups.get(key)
+        if copies is None:
+            copies = self._groups[key] = _Copies()
+        value = object.__new__(_CopiedValue)
+        value.shape, value.dtype, value.summary = list(shape), fast[0], None
+        value._copies, value._index = copies, len(copies.tensors)
+        # One strided tensor (an expanded gradient, say) sends torch.stack down a slow path.
+        copies.tensors.append(tensor if tensor.is_contiguous() else tensor.contiguous())
+        return value
+
+    def close(self) -> None:
+        """Copy every tensor taken so far."""
+        for copies in self._groups.values():
+            if copies.tensors:
+                copies.copy()
+        self._groups = {}
+
+
+def snapshots(tensors: list[torch.Tensor], limit: int = FULL_VALUE_LIMIT) -> list[TensorValue]:
+    """``snapshot`` of each tensor, copied in groups (see SnapshotBatch)."""
+    batch = SnapshotBatch(limit)
+    values = [batch.take(t) for t in tensors]
+    batch.close()
+    return values
+
+
 def maybe_snapshot(tensor: object) -> TensorValue | None:
     """``snapshot`` for tensors, None for anything else (a missing gradient, say)."""
     return snapshot(tensor) if isinstance(tensor, torch.Tensor) else None

@@ -5,15 +5,18 @@ Every expected number comes from plain PyTorch.
 
 from __future__ import annotations
 
+import gc
 import math
+import pickle
 
 import pytest
 import torch
 from torch import nn
 
 import gradviz
+from gradviz.gc_pause import no_gc
 from gradviz.graph.model import Graph, Node
-from gradviz.values import SMALL_TENSOR, flatten, snapshot
+from gradviz.values import SMALL_TENSOR, SnapshotBatch, TensorValue, flatten, snapshot, snapshots
 
 
 def _mlp() -> nn.Sequential:
@@ -139,23 +142,24 @@ def test_draw_reads_saved_tensors_only_when_it_shows_them() -> None:
     assert "saved result" in gradviz.draw(y, show_saved=True).source
 
 
-@pytest.mark.parametrize(
-    "tensor",
-    [
-        torch.tensor(2.5),
-        torch.tensor([1.0, float("nan"), float("inf"), -float("inf")]),
-        torch.tensor([[3e38, 3e38], [1.0, -2.0]]),  # the sum overflows, the numbers do not
-        torch.full((2, 3, 2), float("nan")),
-        torch.randn(4, 4, requires_grad=True),
-        torch.randn(8, 8).t(),  # not contiguous
-        torch.tensor([0.1, -float("inf")], dtype=torch.float16),
-        torch.tensor([0.1, 2.5], dtype=torch.bfloat16),
-        torch.tensor([True, False]),
-        torch.arange(6).reshape(2, 3),
-        torch.zeros(0, 3),
-        torch.randn(SMALL_TENSOR + 1),  # past the fast path
-    ],
-)
+SNAPSHOT_CASES = [
+    torch.tensor(2.5),
+    torch.tensor([1.0, float("nan"), float("inf"), -float("inf")]),
+    torch.tensor([[3e38, 3e38], [1.0, -2.0]]),  # the sum overflows, the numbers do not
+    torch.full((2, 3, 2), float("nan")),
+    torch.randn(4, 4, requires_grad=True),
+    torch.randn(8, 8).t(),  # not contiguous
+    torch.tensor([0.1, -float("inf")], dtype=torch.float16),
+    torch.tensor([0.1, 2.5], dtype=torch.bfloat16),
+    torch.tensor([True, False]),
+    torch.arange(6).reshape(2, 3),
+    torch.zeros(0, 3),
+    torch.randn(SMALL_TENSOR + 1),  # past the fast path
+    torch.ones(1).expand(1, 4),  # stride 0, as the gradient of a sum
+]
+
+
+@pytest.mark.parametrize("tensor", SNAPSHOT_CASES)
 def test_snapshots_match_torch(tensor: torch.Tensor) -> None:
     value = snapshot(tensor)
     assert value.shape == list(tensor.shape)
@@ -168,3 +172,35 @@ def test_snapshots_match_torch(tensor: torch.Tensor) -> None:
             assert g == ("nan" if math.isnan(e) else ("inf" if e > 0 else "-inf"))
         else:
             assert g == e and type(g) is type(e)
+
+
+def test_batched_snapshots_equal_one_at_a_time() -> None:
+    # Same-shaped tensors share one stacked copy; the others take the plain path.
+    tensors = [*SNAPSHOT_CASES, torch.randn(4, 4), torch.tensor(-1.5), torch.tensor([2.0, 3.0])]
+    values = snapshots(tensors)
+    for tensor, value in zip(tensors, values, strict=True):
+        assert value == snapshot(tensor) and snapshot(tensor) == value
+        assert value.data == snapshot(tensor).data
+
+
+def test_a_batch_copies_when_closed_and_converts_when_read() -> None:
+    w = torch.tensor([1.0, 2.0])
+    batch = SnapshotBatch()
+    value = batch.take(w)
+    with pytest.raises(RuntimeError, match="before its batch was closed"):
+        _ = value.data
+    batch.close()
+    w.add_(10.0)  # changes after close are not seen
+    assert value.data == [1.0, 2.0]
+    assert pickle.loads(pickle.dumps(value)) == TensorValue([2], "float32", [1.0, 2.0])
+
+
+def test_the_collector_is_paused_while_recording_and_resumed_after() -> None:
+    assert gc.isenabled()
+    seen = []
+    with gradviz.record():
+        seen.append(gc.isenabled())
+        with no_gc():  # nested pauses
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+    assert seen == [False, False, False] and gc.isenabled()

@@ -22,6 +22,7 @@ from gradviz.graph.model import (
     FunctionalCall,
     Graph,
     Node,
+    NodeKind,
     NodeStep,
 )
 from gradviz.graph.paths import common_module
@@ -35,7 +36,7 @@ from gradviz.recorder.backward import (
 )
 from gradviz.recorder.recording import LiveCall, LiveEvent, Recording, TensorRecord
 from gradviz.recorder.teardown import keep_until_unused
-from gradviz.values import TensorValue, dtype_name, snapshot
+from gradviz.values import SnapshotBatch, TensorValue
 
 _BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
 
@@ -74,6 +75,8 @@ class _Builder:
         self.stopped_memo: dict[int, bool] = {}
         self.snaps: dict[int, TensorValue] = {}
         self.snapped: list[torch.Tensor] = []  # keeps snapshot keys (ids) valid
+        self.batch = SnapshotBatch()  # closed once every value is taken (end of build)
+        self.batch = SnapshotBatch()  # closed once every value is taken (end of build)
 
     # -- values ----------------------------------------------------------------------------
     def snap(self, t: torch.Tensor) -> TensorValue:
@@ -81,7 +84,7 @@ class _Builder:
         that made it and to the node it feeds, and a leaf's value repeats across calls."""
         value = self.snaps.get(id(t))
         if value is None:
-            value = self.snaps[id(t)] = snapshot(t)
+            value = self.snaps[id(t)] = self.batch.take(t)
             self.snapped.append(t)
         return value
 
@@ -198,34 +201,29 @@ class _Builder:
         return self.op_node(node_id, obj, grads)
 
     def tensor_node(self, node_id: str, t: torch.Tensor, results: dict[int, Any]) -> Node:
-        record = self.rec.record_of(t)
+        record = self.rec.by_id.get(id(t))
         is_leaf = t.requires_grad
-        flags = sorted(record.flags) if record else []
-        grad = self.maybe_snap(t.grad) if is_leaf else None
-        if is_leaf and grad is None and id(t) in results:
-            grad = self.snap(results[id(t)])
-            flags.append("grad_not_accumulated")
+        flags = sorted(record.flags) if record is not None and record.flags else []
+        grad = None
+        if is_leaf:
+            grad = self.maybe_snap(t.grad)
+            if grad is None and id(t) in results:
+                grad = self.snap(results[id(t)])
+                flags.append("grad_not_accumulated")
+        value = self.snap(t)
+        kind: NodeKind = "leaf" if is_leaf else "constant"
+        shape, dtype = list(value.shape), value.dtype
+        if record is None:
+            return Node(node_id, kind, None, None, "tensor", shape, dtype, is_leaf, value, grad,
+                        {}, flags)  # fmt: skip
         return Node(
-            id=node_id,
-            kind="leaf" if is_leaf else "constant",
-            name=record.name if record else None,
-            op=None,
-            label=record.func if record else "tensor",
-            shape=list(t.shape),
-            dtype=dtype_name(t.dtype),
-            requires_grad=t.requires_grad,
-            value=self.snap(t),
-            grad=grad,
-            flags=flags,
-            module=record.module if record else None,
-            seq=record.seq if record else None,
-            line=record.line if record else None,
-            stopped_line=record.stopped_line if record else None,
-        )
+            node_id, kind, record.name, None, record.func, shape, dtype, is_leaf, value, grad,
+            {}, flags, record.module, record.seq, record.line, 1, record.stopped_line,
+        )  # fmt: skip
 
     def saved_of(self, fn: Any) -> dict[str, Any]:
         """What autograd saved on ``fn``: read during backward if that call freed it."""
-        raw = self.rec.saved.get(fn)
+        raw = self.rec.saved.get(fn) if self.rec.saved else None
         if raw is None:
             limit = self.saved_limit
             raw = saved_of(fn) if limit is None or len(self.order) <= limit else {}
@@ -245,36 +243,25 @@ class _Builder:
                 tensor = saved_result(fn)
         arriving = grads.get(id(fn))
         grad_value = self.maybe_snap(arriving[0]) if arriving else None
-        if record is None:
-            flags = ["internal"]
-        else:
-            flags = sorted(record.flags) if record.flags else []
         value = self.snap(tensor) if isinstance(tensor, torch.Tensor) else None
         shown = value or grad_value
         shape, dtype = (list(shown.shape), shown.dtype) if shown else ([], "")
         class_name = type(fn).__name__
+        label = _FRIENDLY.get(class_name) or friendly_op(class_name)
+        saved_values = {
+            k: self.snap(v) if isinstance(v, torch.Tensor) else saved_text(v)
+            for k, v in saved.items()
+        }
+        if record is None:
+            return Node(
+                node_id, "op", None, class_name, label, shape, dtype, True, value, grad_value,
+                saved_values, ["internal"],
+            )  # fmt: skip
         return Node(
-            id=node_id,
-            kind="op",
-            name=record.name if record else None,
-            op=class_name,
-            label=friendly_op(class_name),
-            shape=shape,
-            dtype=dtype,
-            requires_grad=True,
-            value=value,
-            grad=grad_value,
-            saved={
-                k: self.snap(v) if isinstance(v, torch.Tensor) else saved_text(v)
-                for k, v in saved.items()
-            }
-            if saved
-            else {},
-            flags=flags,
-            module=record.module if record else None,
-            seq=record.seq if record else None,
-            line=record.line if record else None,
-        )
+            node_id, "op", record.name, class_name, label, shape, dtype, True, value, grad_value,
+            saved_values, sorted(record.flags) if record.flags else [], record.module,
+            record.seq, record.line,
+        )  # fmt: skip
 
     # -- calls and events ------------------------------------------------------------------
     def id_of(self, obj: Any) -> str | None:
@@ -296,13 +283,16 @@ class _Builder:
     def call(self, live: LiveCall, seq_ids: dict[int, str]) -> BackwardCall:
         steps = []
         order = []
-        snap, ids = self.maybe_snap, self.ids
+        snap, ids, known = self.maybe_snap, self.ids, self.snaps.get
         for node, arriving, sent in live.steps:  # (hot: one per node the engine ran)
-            node_id = ids.get(id(node.variable if is_accumulate(node) else node))
+            node_id = ids.get(id(node.variable if type(node) is ACCUMULATE_GRAD else node))
             if node_id is None:
                 continue
             order.append(node_id)
-            steps.append(NodeStep(node_id, [snap(g) for g in arriving], [snap(g) for g in sent]))
+            # Most of these gradients were taken already, as some node's grad: look them up.
+            grad_in = [known(id(g)) or snap(g) for g in arriving]
+            grad_out = [known(id(g)) or snap(g) for g in sent]
+            steps.append(NodeStep(node_id, grad_in, grad_out))
         roots = [self.tensor_id(r) for r in live.roots]
         return BackwardCall(
             kind="grad" if live.kind == "grad" else "backward",
@@ -375,6 +365,7 @@ class _Builder:
             ],
             module_classes=self.module_classes(nodes),
         )
+        self.batch.close()
         fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
         fed = {id(inp[0]) for obj in fns for inp in self.inputs[id(obj)]}
         keep_until_unused(fns, [fn for fn in fns if id(fn) not in fed])

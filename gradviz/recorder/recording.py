@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from gradviz.values import TensorValue, snapshot
+from gradviz.values import TensorValue, snapshots
 
 EVENT_FULL_LIMIT = 256
 """Per-event snapshots of leaves carry values in full only up to this size (they repeat per
@@ -230,14 +230,14 @@ class Recording:
         return [r for r in self.leaf_candidates if r.tensor.requires_grad and r.tensor.is_leaf]
 
     def leaf_values(self) -> dict[int, TensorValue]:
-        return {r.seq: snapshot(r.tensor, EVENT_FULL_LIMIT) for r in self.leaves()}
+        leaves = self.leaves()
+        values = snapshots([r.tensor for r in leaves], EVENT_FULL_LIMIT)
+        return {r.seq: v for r, v in zip(leaves, values, strict=True)}
 
     def leaf_grads(self) -> dict[int, TensorValue | None]:
-        out: dict[int, TensorValue | None] = {}
-        for r in self.leaves():
-            grad = r.tensor.grad
-            out[r.seq] = None if grad is None else snapshot(grad, EVENT_FULL_LIMIT)
-        return out
+        with_grads = [(r.seq, r.tensor.grad) for r in self.leaves()]
+        values = iter(snapshots([g for _, g in with_grads if g is not None], EVENT_FULL_LIMIT))
+        return {seq: None if g is None else next(values) for seq, g in with_grads}
 
     def grad_owner(self, tensor: torch.Tensor) -> TensorRecord | None:
         """The leaf whose ``.grad`` is ``tensor``, if any."""
