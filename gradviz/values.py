@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from gradviz.gc_pause import no_gc
+
 Nested = Any
 """A nested list of numbers (or a bare number for a 0-d tensor). Non-finite numbers are the
 strings "nan", "inf" and "-inf" so that the JSON stays standard."""
@@ -194,9 +196,10 @@ class _Copies:
         if lists is None:  # two threads may both convert: the same lists, harmlessly
             if self.stacked is None:
                 raise RuntimeError("a snapshot was read before its batch was closed")
-            lists = self.stacked.tolist()
-            if not self.finite:
-                lists = [_clean(row) for row in lists]
+            with no_gc():  # many small lists at once: no collector passes in between
+                lists = self.stacked.tolist()
+                if not self.finite:
+                    lists = [_clean(row) for row in lists]
             self.lists = lists
         return lists
 

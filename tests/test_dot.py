@@ -35,6 +35,13 @@ def test_number_and_tensor_text() -> None:
     assert tensor_text(matrix) == "[[1, 2] [3, 4.5]]"
     long = TensorValue(shape=[10], dtype="float32", data=[float(i) for i in range(10)])
     assert tensor_text(long, max_items=3) == "[0, 1, 2, …]"
+    # A row formats its floats inline: the same text as number() gives each one.
+    row = [-0.0, -1e-9, 2.5e-7, 1234567.0, 3, True, "nan"]
+    value = TensorValue(shape=[7], dtype="float32", data=row)
+    assert tensor_text(value, precision=3, max_items=7) == (
+        "[" + ", ".join(number(v, 3) for v in row) + "]"
+    )
+    assert number(-0.0) == "0" and tensor_text(value, max_items=1) == "[0, …]"
 
 
 def test_labels_show_name_value_and_gradient() -> None:

@@ -35,7 +35,7 @@ from gradviz.recorder.backward import (
     saved_text,
 )
 from gradviz.recorder.recording import LiveCall, LiveEvent, Recording, TensorRecord
-from gradviz.recorder.teardown import keep_until_unused
+from gradviz.recorder.teardown import DEEP_GRAPH_NODES, keep_until_unused
 from gradviz.values import SnapshotBatch, TensorValue
 
 _BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
@@ -366,9 +366,10 @@ class _Builder:
             module_classes=self.module_classes(nodes),
         )
         self.batch.close()
-        fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
-        fed = {id(inp[0]) for obj in fns for inp in self.inputs[id(obj)]}
-        keep_until_unused(fns, [fn for fn in fns if id(fn) not in fed])
+        if len(self.order) >= DEEP_GRAPH_NODES:  # (fewer autograd Nodes than that: no need)
+            fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
+            fed = {id(inp[0]) for obj in fns for inp in self.inputs[id(obj)]}
+            keep_until_unused(fns, [fn for fn in fns if id(fn) not in fed])
         return graph
 
 

@@ -25,6 +25,7 @@ ACCUMULATE_GRAD: Any = torch._C._functions.AccumulateGrad  # type: ignore[attr-d
 """The class of a leaf's autograd Node (its ``variable`` is the leaf)."""
 _SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
 _SAVED_NAMES: dict[type, list[tuple[str, str, str | None]]] = {}
+_SAVES_RESULT: dict[type, bool] = {}
 _FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
 
 
@@ -95,7 +96,13 @@ def saved_of(node: Any) -> dict[str, Any]:
 
 def saved_result(node: Any) -> torch.Tensor | None:
     """The output autograd saved on ``node`` (tanh, exp, sigmoid... keep theirs), if it is
-    still there. Cheap: no exception when it was freed."""
+    still there. Cheap: no exception when it was freed, nor for types that save none."""
+    kind = type(node)
+    saves = _SAVES_RESULT.get(kind)
+    if saves is None:
+        saves = _SAVES_RESULT[kind] = hasattr(node, "_raw_saved_result")
+    if not saves:
+        return None
     raw = getattr(node, "_raw_saved_result", None)
     data = getattr(raw, "data", None)
     return data if isinstance(data, torch.Tensor) else None

@@ -8,9 +8,15 @@ from typing import Any
 
 from gradviz.values import TensorValue, flatten
 
+_SPECS = {p: f".{p}g" for p in range(1, 18)}
+"""Format specs by precision, made once: a label of a big graph formats ~100,000 numbers."""
+
 
 def number(x: Any, precision: int = 4) -> str:
     """A number with ``precision`` significant digits and no trailing zeros (63, 0.97, 1e-05)."""
+    if type(x) is float:  # most numbers shown
+        text = format(x, _SPECS.get(precision) or f".{precision}g")
+        return "0" if text == "-0" else text
     if isinstance(x, bool):
         return str(x)
     if isinstance(x, int):
@@ -23,11 +29,17 @@ def number(x: Any, precision: int = 4) -> str:
 
 def shape_text(shape: list[int]) -> str:
     """``[2, 3]`` -> ``2×3``; a 0-d tensor is a ``scalar``."""
-    return "×".join(str(s) for s in shape) if shape else "scalar"
+    return "×".join(map(str, shape)) if shape else "scalar"
 
 
 def _flat_row(values: list[Any], precision: int, max_items: int) -> str:
-    items = [number(v, precision) for v in values[:max_items]]
+    spec = _SPECS.get(precision) or f".{precision}g"
+    # number(), inlined for floats: a big graph's labels hold ~100,000 of them.
+    items = [
+        format(v, spec) if type(v) is float else number(v, precision) for v in values[:max_items]
+    ]
+    if "-0" in items:
+        items = ["0" if item == "-0" else item for item in items]
     if len(values) > max_items:
         items.append("…")
     return "[" + ", ".join(items) + "]"
