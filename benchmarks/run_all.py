@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import draw_vs_torchviz
+import interpreter_overhead
 import memory
 import record_overhead
 import torch
@@ -28,6 +29,7 @@ def main() -> None:
     mem = memory.rows()  # first: its fresh processes are the least disturbed then
     draw = draw_vs_torchviz.rows()
     record = record_overhead.rows()
+    interp = interpreter_overhead.rows()
     summary: list[list[object]] = []
     for row in draw:
         ratio = float(str(row[5]).rstrip("×"))
@@ -40,6 +42,8 @@ def main() -> None:
             summary.append([what, row[i], f"≤ {TARGETS['record']:.1f}×", _ok(ratio, 3.0)])
     for row in mem:
         summary.append([f"memory record+build / bare: {row[0]}", row[3], "", ""])
+    for row in interp:
+        summary.append([f"interpreter / plain Python: {row[0]}", row[3], "", ""])
     print(table("summary", ("measure", "ratio", "target", ""), summary))
     print()
     print(table("draw vs make_dot", draw_vs_torchviz.HEADER, draw))
@@ -47,6 +51,8 @@ def main() -> None:
     print(table("record() overhead", record_overhead.HEADER, record))
     print()
     print(table("memory, 2,000-layer chain", memory.HEADER, mem))
+    print()
+    print(table("interpreter vs plain Python", interpreter_overhead.HEADER, interp))
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
 
