@@ -9,6 +9,7 @@ import torch
 from torch.autograd.functional import hessian, jacobian
 
 from gradviz.api import default_roots
+from gradviz.gc_pause import no_gc
 from gradviz.graph.build import build_graph
 from gradviz.graph.model import Graph
 from gradviz.interpreter import InterpreterHooks, interpret
@@ -116,17 +117,18 @@ def run(
         },
     )
     notes: list[str] = []
-    with RecordingSession(recording):
-        execution = interpret(source, limits=limits or Limits(), hooks=hooks)
-        last = tensors_in(execution.last_value) if execution.has_last_value else []
-        if auto_backward:
-            note = _auto_backward(recording, last)
-            if note:
-                notes.append(note)
-        auto_call = len(recording.calls) - 1 if notes and recording.calls else None
-        if actions:
-            notes.extend(replay(recording, actions))
-    graph = build_graph(recording, default_roots(recording) + last)
+    with no_gc():  # one pause from the program's start to its built Graph (see gc_pause)
+        with RecordingSession(recording):
+            execution = interpret(source, limits=limits or Limits(), hooks=hooks)
+            last = tensors_in(execution.last_value) if execution.has_last_value else []
+            if auto_backward:
+                note = _auto_backward(recording, last)
+                if note:
+                    notes.append(note)
+            auto_call = len(recording.calls) - 1 if notes and recording.calls else None
+            if actions:
+                notes.extend(replay(recording, actions))
+        graph = build_graph(recording, default_roots(recording) + last)
     if auto_call is not None:
         graph.backward_calls[auto_call].kind = "auto"
     graph.stdout = execution.stdout

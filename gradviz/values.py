@@ -186,7 +186,10 @@ class _Copies:
 
     def copy(self) -> None:
         with torch.no_grad(), torch._C.DisableTorchFunction():  # gradviz's copy, not the program's
-            stacked = torch.stack(self.tensors)
+            # One strided tensor (an expanded gradient, say) sends torch.stack down a slow path.
+            stacked = torch.stack(
+                [t if t.is_contiguous() else t.contiguous() for t in self.tensors]
+            )
             if stacked.is_floating_point():
                 self.finite = bool(torch.isfinite(stacked).all())
         self.stacked, self.tensors = stacked, []
@@ -275,8 +278,7 @@ class SnapshotBatch:
         value = object.__new__(_CopiedValue)
         value.shape, value.dtype, value.summary = list(shape), fast[0], None
         value._copies, value._index = copies, len(copies.tensors)
-        # One strided tensor (an expanded gradient, say) sends torch.stack down a slow path.
-        copies.tensors.append(tensor if tensor.is_contiguous() else tensor.contiguous())
+        copies.tensors.append(tensor)
         return value
 
     def close(self) -> None:

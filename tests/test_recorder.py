@@ -204,3 +204,6 @@ def test_the_collector_is_paused_while_recording_and_resumed_after() -> None:
             seen.append(gc.isenabled())
         seen.append(gc.isenabled())
     assert seen == [False, False, False] and gc.isenabled()
+    with pytest.raises(gradviz.ProgramError):  # a failing program resumes it too
+        gradviz.run("import torch\nx = torch.ones(2, requires_grad=True)\n1 / 0\n")
+    assert gc.isenabled()

@@ -76,7 +76,6 @@ class _Builder:
         self.snaps: dict[int, TensorValue] = {}
         self.snapped: list[torch.Tensor] = []  # keeps snapshot keys (ids) valid
         self.batch = SnapshotBatch()  # closed once every value is taken (end of build)
-        self.batch = SnapshotBatch()  # closed once every value is taken (end of build)
 
     # -- values ----------------------------------------------------------------------------
     def snap(self, t: torch.Tensor) -> TensorValue:
@@ -214,11 +213,15 @@ class _Builder:
         kind: NodeKind = "leaf" if is_leaf else "constant"
         shape, dtype = list(value.shape), value.dtype
         if record is None:
-            return Node(node_id, kind, None, None, "tensor", shape, dtype, is_leaf, value, grad,
-                        {}, flags)  # fmt: skip
+            return Node(
+                id=node_id, kind=kind, name=None, op=None, label="tensor", shape=shape,
+                dtype=dtype, requires_grad=is_leaf, value=value, grad=grad, flags=flags,
+            )  # fmt: skip
         return Node(
-            node_id, kind, record.name, None, record.func, shape, dtype, is_leaf, value, grad,
-            {}, flags, record.module, record.seq, record.line, 1, record.stopped_line,
+            id=node_id, kind=kind, name=record.name, op=None, label=record.func, shape=shape,
+            dtype=dtype, requires_grad=is_leaf, value=value, grad=grad, flags=flags,
+            module=record.module, seq=record.seq, line=record.line,
+            stopped_line=record.stopped_line,
         )  # fmt: skip
 
     def saved_of(self, fn: Any) -> dict[str, Any]:
@@ -252,15 +255,17 @@ class _Builder:
             k: self.snap(v) if isinstance(v, torch.Tensor) else saved_text(v)
             for k, v in saved.items()
         }
-        if record is None:
+        if record is None:  # an op autograd made on its own (the ``t`` of a Linear's weight)
             return Node(
-                node_id, "op", None, class_name, label, shape, dtype, True, value, grad_value,
-                saved_values, ["internal"],
+                id=node_id, kind="op", name=None, op=class_name, label=label, shape=shape,
+                dtype=dtype, requires_grad=True, value=value, grad=grad_value,
+                saved=saved_values, flags=["internal"],
             )  # fmt: skip
         return Node(
-            node_id, "op", record.name, class_name, label, shape, dtype, True, value, grad_value,
-            saved_values, sorted(record.flags) if record.flags else [], record.module,
-            record.seq, record.line,
+            id=node_id, kind="op", name=record.name, op=class_name, label=label, shape=shape,
+            dtype=dtype, requires_grad=True, value=value, grad=grad_value, saved=saved_values,
+            flags=sorted(record.flags) if record.flags else [], module=record.module,
+            seq=record.seq, line=record.line,
         )  # fmt: skip
 
     # -- calls and events ------------------------------------------------------------------

@@ -47,11 +47,13 @@ class RecordingSession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
-        gc_pause.resume()
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+        try:
+            self._mode.__exit__(exc_type, exc, tb)  # type: ignore[no-untyped-call]
+        finally:
+            gc_pause.resume()
+            for handle in self._handles:
+                handle.remove()
+            self._handles = []
 
     def _mine(self) -> bool:
         return threading.get_ident() == self.recording.thread
