@@ -8,7 +8,7 @@ for the same program every time. All copying of tensor data happens here, once p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
@@ -128,9 +128,9 @@ class _Builder:
 
     def inputs_of(self, obj: Any) -> list[_Input]:
         if isinstance(obj, torch.Tensor):
-            record = self.rec.record_of(obj)
-            if record is None:
-                return []
+            record = self.rec.by_id.get(id(obj))
+            if record is None or (not record.cut_from and obj.requires_grad):
+                return []  # (most tensors: leaves)
             found: list[_Input] = [(self.key(t), i, "cut") for i, t in enumerate(record.cut_from)]
             if not obj.requires_grad:
                 found.extend(
@@ -152,28 +152,28 @@ class _Builder:
         return found
 
     def walk(self, roots: Iterable[Any]) -> None:
-        """Post-order DFS from each root, with an explicit stack of [object, inputs, next]."""
+        """Post-order DFS from each root, with an explicit stack of (object, inputs, iterator
+        over the inputs not yet visited)."""
         ids, order, inputs, inputs_of = self.ids, self.order, self.inputs, self.inputs_of
         for root in roots:
             if id(root) in ids:
                 continue
             on_stack = {id(root)}
-            stack: list[list[Any]] = [[root, inputs_of(root), 0]]
+            kids = inputs_of(root)
+            stack: list[tuple[Any, list[_Input], Iterator[_Input]]] = [(root, kids, iter(kids))]
             while stack:
-                frame = stack[-1]
-                kids, i = frame[1], frame[2]
-                if i < len(kids):
-                    frame[2] = i + 1
-                    child = kids[i][0]
+                obj, kids, rest = stack[-1]
+                for child, _, _ in rest:
                     if id(child) not in ids and id(child) not in on_stack:
                         on_stack.add(id(child))
-                        stack.append([child, inputs_of(child), 0])
-                    continue
-                stack.pop()
-                obj = frame[0]
-                ids[id(obj)] = f"n{len(order)}"
-                order.append(obj)
-                inputs[id(obj)] = kids
+                        grandkids = inputs_of(child)
+                        stack.append((child, grandkids, iter(grandkids)))
+                        break
+                else:  # every input visited: the object itself, after them
+                    stack.pop()
+                    ids[id(obj)] = f"n{len(order)}"
+                    order.append(obj)
+                    inputs[id(obj)] = kids
 
     # -- nodes -----------------------------------------------------------------------------
     def last_grads(self) -> dict[int, tuple[Any, ...]]:
