@@ -40,7 +40,7 @@ def _points(source: str, steps: int, shared: bool) -> int | None:
     """
     curves = 1 if shared else steps
     own = steps if shared else 1  # each step's own x is added to its curve
-    seconds = seconds_per_run(source, (POINTS + own) * curves)
+    seconds = seconds_per_run(source)
     points = int(BUDGET / max(seconds, 1e-9) / curves) - own
     return min(points, POINTS) if points >= MIN_POINTS else None
 

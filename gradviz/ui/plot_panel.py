@@ -68,7 +68,7 @@ def point_controls(source: str, graph: Graph) -> Point | None:
         source: The program (the one that gave ``graph``).
         graph: Its plain run, without overrides.
     """
-    seconds = seconds_per_run(source, CURVE_RUNS, CURVE_BUDGET)
+    seconds = seconds_per_run(source)
     if seconds * CURVE_RUNS > CURVE_BUDGET:
         st.caption(
             f"No curve: each run of this program takes {seconds:.1f} s, and the curve needs "
