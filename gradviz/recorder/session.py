@@ -37,8 +37,8 @@ class RecordingSession:
             register_module_forward_hook(self._exit_module),
             register_optimizer_step_post_hook(self._optimizer_stepped),
         ]
-        gc_pause.pause()  # see gc_pause: the recording allocates enough to trigger full passes
         self._mode.__enter__()  # type: ignore[no-untyped-call]
+        gc_pause.pause()  # see gc_pause: the recording allocates enough to trigger full passes
         return self.recording
 
     def __exit__(
