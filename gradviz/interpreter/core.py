@@ -31,8 +31,11 @@ class InterpreterHooks:
 
 
 def mark(e: BaseException, node: ast.AST) -> None:
-    """Remember where a Python exception first went through the program (innermost node)."""
-    if getattr(e, _PLACE, None) is None:
+    """Remember where an exception first went through the program (innermost node): a
+    GradvizError keeps it as its line and column, any other exception in an attribute."""
+    if isinstance(e, GradvizError):
+        e.located(getattr(node, "lineno", None), getattr(node, "col_offset", 0) + 1)
+    elif getattr(e, _PLACE, None) is None:
         try:
             setattr(e, _PLACE, (getattr(node, "lineno", None), getattr(node, "col_offset", 0) + 1))
         except (AttributeError, TypeError):
@@ -98,10 +101,7 @@ class Core:
             if handler is None:
                 raise RefusedError(f"{type(node).__name__} expressions are not supported")
             return handler(node)
-        except GradvizError as e:
-            e.located(node.lineno, node.col_offset + 1)
-            raise
-        except Exception as e:
+        except Exception as e:  # a GradvizError too: mark gives it its place
             mark(e, node)
             raise
 
@@ -115,10 +115,7 @@ class Core:
             if handler is None:
                 raise RefusedError(f"{type(node).__name__} statements are not supported")
             return handler(node)
-        except GradvizError as e:
-            e.located(node.lineno, node.col_offset + 1)
-            raise
-        except Exception as e:
+        except Exception as e:  # a GradvizError too: mark gives it its place
             mark(e, node)
             raise
 

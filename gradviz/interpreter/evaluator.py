@@ -97,10 +97,7 @@ class Interpreter(Statements):
             if self.on_line is not None:
                 self.on_line(stmt.lineno)
             return self.eval(stmt.value)
-        except GradvizError as e:
-            e.located(stmt.lineno, stmt.col_offset + 1)
-            raise
-        except Exception as e:
+        except Exception as e:  # a GradvizError too: mark gives it its place
             mark(e, stmt)
             raise
 
