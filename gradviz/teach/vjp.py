@@ -145,6 +145,12 @@ class Vjp:
         return f"{where} · {call}"
 
 
+def _root_shape(graph: Graph, call: BackwardCall) -> list[int]:
+    """The shape of the call's (first) root: from its value, else from its node."""
+    shape = call.root_value.shape if call.root_value else graph.node(call.roots[0]).shape
+    return list(shape)
+
+
 def _leaves(call: BackwardCall) -> list[str]:
     if call.kind == "grad":
         found = [i for i in call.inputs if i is not None]
@@ -164,7 +170,6 @@ def vjps(graph: Graph) -> list[Vjp]:
             continue
         root = call.roots[0]
         v = floats(call.gradient[0])
-        root_shape = call.root_value.shape if call.root_value else graph.node(root).shape
         for leaf in _leaves(call):
             jacobian = jacobian_matrix(call, leaf)
             out.append(
@@ -175,7 +180,7 @@ def vjps(graph: Graph) -> list[Vjp]:
                     button=call.origin == BUTTON,
                     root=root,
                     root_label=label(graph, root),
-                    root_shape=list(root_shape),
+                    root_shape=_root_shape(graph, call),
                     leaf=leaf,
                     leaf_label=label(graph, leaf),
                     leaf_shape=list(graph.node(leaf).shape),
@@ -270,12 +275,11 @@ def jacobian_fills(graph: Graph) -> list[JacobianFill]:
 def _fill(graph: Graph, run: list[int]) -> JacobianFill:
     first = graph.backward_calls[run[0]]
     root, leaf = first.roots[0], _leaves(first)[0]
-    root_shape = first.root_value.shape if first.root_value else graph.node(root).shape
     filled = [one_hot(graph.backward_calls[i].gradient[0]) or 0 for i in run]
     return JacobianFill(
         root=root,
         root_label=label(graph, root),
-        root_shape=list(root_shape),
+        root_shape=_root_shape(graph, first),
         leaf=leaf,
         leaf_label=label(graph, leaf),
         leaf_shape=list(graph.node(leaf).shape),
