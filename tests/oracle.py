@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
@@ -76,3 +77,14 @@ def accumulate_in_torch() -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor
     w.grad.zero_()
     after.append(w.grad.clone())
     return w, total, after
+
+
+def polynomial_refused_again() -> tuple[torch.Tensor, str]:
+    """The 'polynomial' example in plain torch: x after its backward(), and the first line of
+    torch's refusal when backward() runs a second time without retain_graph."""
+    x = torch.tensor(2.0, requires_grad=True)
+    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
+    y.backward()
+    with pytest.raises(RuntimeError) as refused:
+        y.backward()
+    return x, str(refused.value).splitlines()[0]

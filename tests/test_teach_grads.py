@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import torch
 from torch.autograd.functional import jacobian
 
@@ -16,7 +15,7 @@ from gradviz.teach.accumulation import accumulation, can_repeat
 from gradviz.teach.cuts import cuts
 from gradviz.teach.vjp import jacobian_fills, one_hot, vjps
 from gradviz.values import TensorValue
-from tests.oracle import accumulate_in_torch, run_plain
+from tests.oracle import accumulate_in_torch, polynomial_refused_again, run_plain
 
 TUTORIALS = Path(__file__).parent / "programs" / "tutorials"
 
@@ -130,12 +129,7 @@ def test_refused_backward_keeps_the_graph_and_says_why() -> None:
     source = by_key("polynomial").code
     plain = gradviz.run(source)
     pressed = gradviz.run(source, actions=("backward",))
-    x = torch.tensor(2.0, requires_grad=True)
-    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
-    y.backward()
-    with pytest.raises(RuntimeError) as refused:
-        y.backward()
-    reason = str(refused.value).splitlines()[0]
+    x, reason = polynomial_refused_again()
     (note,) = [n for n in pressed.notes if n.startswith(NOTE_PREFIX)]
     assert reason in note and "retain_graph=True" in note
     assert_same(pressed.find("x")[0].grad, x.grad)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 from torch.autograd.functional import jacobian
@@ -14,7 +13,7 @@ from torch.autograd.functional import jacobian
 from gradviz.examples import by_key
 from gradviz.render.format import number, tensor_text
 from gradviz.values import snapshot
-from tests.oracle import accumulate_in_torch
+from tests.oracle import accumulate_in_torch, polynomial_refused_again
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PRECISION = 4  # the page's default significant digits
@@ -113,12 +112,7 @@ def test_backward_again_without_retain_graph_shows_torchs_reason() -> None:
     before = accumulation_table(at)
     at.button(key="grads_backward_again").click().run()
     assert not at.exception and not at.error
-    x = torch.tensor(2.0, requires_grad=True)
-    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
-    y.backward()
-    with pytest.raises(RuntimeError) as refused:
-        y.backward()
-    reason = str(refused.value).splitlines()[0]
+    x, reason = polynomial_refused_again()
     assert any(reason in w.value and "retain_graph=True" in w.value for w in at.warning)
     # The graph and the table are the program's own; the text is unchanged.
     assert accumulation_table(at).equals(before)
