@@ -79,6 +79,15 @@ def accumulate_in_torch() -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor
     return w, total, after
 
 
+def polynomial_in_torch(x0: float) -> tuple[float, float]:
+    """The 'polynomial' example's y and dy/dx at x = x0, in plain torch."""
+    x = torch.tensor(x0, requires_grad=True)
+    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
+    y.backward()
+    assert x.grad is not None
+    return y.item(), x.grad.item()
+
+
 def polynomial_refused_again() -> tuple[torch.Tensor, str]:
     """The 'polynomial' example in plain torch: x after its backward(), and the first line of
     torch's refusal when backward() runs a second time without retain_graph."""

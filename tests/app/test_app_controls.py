@@ -13,6 +13,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from gradviz.examples import by_key
+from tests.oracle import polynomial_in_torch
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -40,14 +41,6 @@ def curve_meta(at: AppTest) -> dict[str, Any]:
         if meta["kind"] == "curve":
             return dict(meta)
     raise AssertionError("no curve plot")
-
-
-def poly_and_slope(x0: float) -> tuple[float, float]:
-    x = torch.tensor(x0, requires_grad=True)
-    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
-    y.backward()
-    assert x.grad is not None
-    return y.item(), x.grad.item()
 
 
 # -- display options -------------------------------------------------------------------------
@@ -108,7 +101,7 @@ def test_direction_theme_and_presentation() -> None:
 def test_moving_the_point_reruns_and_the_tangent_follows() -> None:
     at = open_app()
     at.slider(key="point").set_value(3.0).run()
-    y, slope = poly_and_slope(3.0)
+    y, slope = polynomial_in_torch(3.0)
     assert (y, slope) == (232.0, 266.0)
     meta = curve_meta(at)
     assert meta["x"] == 3.0 and meta["y"] == y and meta["slope"] == slope
@@ -124,7 +117,7 @@ def test_point_between_grid_points() -> None:
     at = open_app()
     at.slider(key="point").set_value(0.52).run()
     x0 = float(torch.tensor(0.52))
-    y, slope = poly_and_slope(x0)
+    y, slope = polynomial_in_torch(x0)
     meta = curve_meta(at)
     assert meta["x"] == pytest.approx(x0) and meta["slope"] == pytest.approx(slope, rel=1e-6)
     assert meta["y"] == pytest.approx(y, rel=1e-6)

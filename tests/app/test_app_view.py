@@ -12,6 +12,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.oracle import polynomial_in_torch
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
@@ -57,17 +59,9 @@ def pick_node(at: AppTest, prefix: str) -> AppTest:
     return at.selectbox(key="node").set_value(match.group(1)).run()
 
 
-def polynomial(x0: float) -> tuple[float, float]:
-    x = torch.tensor(x0, requires_grad=True)
-    y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
-    y.backward()
-    assert x.grad is not None
-    return y.item(), x.grad.item()
-
-
 def test_default_view_shows_63_and_93() -> None:
     at = open_app()
-    y, slope = polynomial(2.0)
+    y, slope = polynomial_in_torch(2.0)
     assert (y, slope) == (63.0, 93.0)
     assert f"value {y:g}" in node_rows(at, "y = add")
     assert f"grad {slope:g}" in node_rows(at, "x (leaf)")
@@ -108,7 +102,7 @@ def test_inspector_defaults_to_the_output_and_shows_torch_numbers() -> None:
 def test_inspector_leaf_value_and_grad() -> None:
     at = open_app()
     pick_node(at, "x (leaf)")
-    _, slope = polynomial(2.0)
+    _, slope = polynomial_in_torch(2.0)
     text = markdown_text(at)
     assert "`2`" in text and f"`{slope:g}`" in text
     assert "a leaf" in text
