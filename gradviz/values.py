@@ -83,6 +83,15 @@ def _fast_dtype(dtype: torch.dtype) -> tuple[str, bool] | None:
     return info
 
 
+def _fast_path(tensor: torch.Tensor, limit: int) -> tuple[str, bool] | None:
+    """(dtype name, floating) when ``tensor`` is small, strided, on the CPU and of a real
+    dtype, and ``limit`` keeps such tensors in full; None otherwise."""
+    if tensor.is_cpu and tensor.numel() <= SMALL_TENSOR <= limit:
+        if tensor.layout == torch.strided:
+            return _fast_dtype(tensor.dtype)
+    return None
+
+
 def finite_number(item: Any) -> float | None:
     """An element of snapshot data as a float; None for the "nan"/"inf" markers and non-numbers."""
     if isinstance(item, bool) or not isinstance(item, (int, float)):
@@ -140,15 +149,14 @@ def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue
     Returns:
         A TensorValue with ``data`` (nested lists) or, past ``limit``, a ``summary``.
     """
-    if tensor.is_cpu and tensor.numel() <= SMALL_TENSOR <= limit:
-        # Fast path, most tensors of a graph: tolist() needs neither no_grad nor detach, and
-        # a finiteness check on the Python floats is cheaper than torch.isfinite here.
-        fast = _fast_dtype(tensor.dtype)
-        if fast is not None:
-            data = tensor.tolist()
-            if fast[1] and not _all_finite(data):
-                data = _clean(data)
-            return TensorValue(list(tensor.shape), fast[0], data)
+    fast = _fast_path(tensor, limit)
+    if fast is not None:
+        # Most tensors of a graph: tolist() needs neither no_grad nor detach, and a
+        # finiteness check on the Python floats is cheaper than torch.isfinite here.
+        data = tensor.tolist()
+        if fast[1] and not _all_finite(data):
+            data = _clean(data)
+        return TensorValue(list(tensor.shape), fast[0], data)
     with torch.no_grad():
         t = tensor.detach()
         if t.device.type != "cpu":
@@ -260,18 +268,11 @@ class SnapshotBatch:
         self._groups: dict[tuple[torch.dtype, torch.Size], _Copies] = {}
 
     def take(self, tensor: torch.Tensor) -> TensorValue:
-        if not (
-            tensor.is_cpu
-            and tensor.numel() <= SMALL_TENSOR <= self.limit
-            and tensor.layout == torch.strided
-        ):
-            return snapshot(tensor, self.limit)
-        dtype = tensor.dtype
-        fast = _FAST_DTYPES.get(dtype) or _fast_dtype(dtype)
+        fast = _fast_path(tensor, self.limit)
         if fast is None:
             return snapshot(tensor, self.limit)
         shape = tensor.shape
-        key = (dtype, shape)
+        key = (tensor.dtype, shape)
         copies = self._groups.get(key)
         if copies is None:
             copies = self._groups[key] = _Copies()
