@@ -250,7 +250,7 @@ class _Builder:
         shown = value or grad_value
         shape, dtype = (list(shown.shape), shown.dtype) if shown else ([], "")
         class_name = type(fn).__name__
-        label = _FRIENDLY.get(class_name) or friendly_op(class_name)
+        label = friendly_op(class_name)
         saved_values = {
             k: self.snap(v) if isinstance(v, torch.Tensor) else saved_text(v)
             for k, v in saved.items()
@@ -288,16 +288,13 @@ class _Builder:
     def call(self, live: LiveCall, seq_ids: dict[int, str]) -> BackwardCall:
         steps = []
         order = []
-        snap, ids, known = self.maybe_snap, self.ids, self.snaps.get
+        snap, ids = self.maybe_snap, self.ids
         for node, arriving, sent in live.steps:  # (hot: one per node the engine ran)
-            node_id = ids.get(id(node.variable if type(node) is ACCUMULATE_GRAD else node))
+            node_id = ids.get(id(node.variable if is_accumulate(node) else node))
             if node_id is None:
                 continue
             order.append(node_id)
-            # Most of these gradients were taken already, as some node's grad: look them up.
-            grad_in = [known(id(g)) or snap(g) for g in arriving]
-            grad_out = [known(id(g)) or snap(g) for g in sent]
-            steps.append(NodeStep(node_id, grad_in, grad_out))
+            steps.append(NodeStep(node_id, [snap(g) for g in arriving], [snap(g) for g in sent]))
         roots = [self.tensor_id(r) for r in live.roots]
         return BackwardCall(
             kind="grad" if live.kind == "grad" else "backward",

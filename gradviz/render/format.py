@@ -12,17 +12,18 @@ _SPECS = {p: f".{p}g" for p in range(1, 18)}
 """Format specs by precision, made once: a label of a big graph formats ~100,000 numbers."""
 
 
+def _spec(precision: int) -> str:
+    return _SPECS.get(precision) or f".{precision}g"
+
+
 def number(x: Any, precision: int = 4) -> str:
     """A number with ``precision`` significant digits and no trailing zeros (63, 0.97, 1e-05)."""
-    if type(x) is float:  # most numbers shown
-        text = format(x, _SPECS.get(precision) or f".{precision}g")
-        return "0" if text == "-0" else text
     if isinstance(x, bool):
         return str(x)
     if isinstance(x, int):
         return str(x)
     if isinstance(x, float):
-        text = f"{x:.{precision}g}"
+        text = format(x, _spec(precision))
         return "0" if text == "-0" else text
     return str(x)  # "nan", "inf" from JSON-safe snapshots
 
@@ -33,7 +34,7 @@ def shape_text(shape: list[int]) -> str:
 
 
 def _flat_row(values: list[Any], precision: int, max_items: int) -> str:
-    spec = _SPECS.get(precision) or f".{precision}g"
+    spec = _spec(precision)
     # number(), inlined for floats: a big graph's labels hold ~100,000 of them.
     items = [
         format(v, spec) if type(v) is float else number(v, precision) for v in values[:max_items]
