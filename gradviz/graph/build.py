@@ -368,11 +368,18 @@ class _Builder:
             module_classes=self.module_classes(nodes),
         )
         self.batch.close()
-        if len(self.order) >= DEEP_GRAPH_NODES:  # (fewer autograd Nodes than that: no need)
-            fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
+        self.keep_deep_graph()
+        return graph
+
+    def keep_deep_graph(self) -> None:
+        """``keep_until_unused`` for a graph of that many autograd Nodes (counted first: the
+        search for its roots is most of this, and smaller graphs need none)."""
+        if len(self.order) < DEEP_GRAPH_NODES:
+            return
+        fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
+        if len(fns) >= DEEP_GRAPH_NODES:
             fed = {id(inp[0]) for obj in fns for inp in self.inputs[id(obj)]}
             keep_until_unused(fns, [fn for fn in fns if id(fn) not in fed])
-        return graph
 
 
 def _internal_ops_join_consumers(nodes: list[Node], edges: list[Edge]) -> None:
