@@ -52,6 +52,27 @@ def test_labels_show_name_value_and_gradient() -> None:
     assert "AddBackward0" in dot
 
 
+MATRIX = """
+import torch
+W = torch.tensor([[1.5, -2.25], [0.125, 3.0]], requires_grad=True)
+y = (W * W).sum()
+y.backward()
+"""
+
+
+def test_a_matrix_value_and_gradient_are_one_row_each_a_line_per_row() -> None:
+    import torch
+
+    W = torch.tensor([[1.5, -2.25], [0.125, 3.0]], requires_grad=True)
+    (W * W).sum().backward()
+    assert W.grad is not None
+    value = "<BR/>".join(f"[{', '.join(number(v) for v in row)}]" for row in W.tolist())
+    grad = "<BR/>".join(f"[{', '.join(number(v) for v in row)}]" for row in W.grad.tolist())
+    dot = to_dot(gradviz.run(MATRIX))
+    assert f"<TR><TD>value [{value}]</TD></TR>" in dot
+    assert f'<TR><TD><FONT COLOR="#b91c1c">grad [{grad}]</FONT></TD></TR>' in dot
+
+
 def test_options_hide_what_they_say() -> None:
     graph = gradviz.run(POLY)
     bare = to_dot(graph, RenderOptions(show_values=False, show_grads=False, show_shapes=False))
@@ -85,13 +106,15 @@ def test_highlight_and_traversed_edges() -> None:
 
 @pytest.mark.skipif(shutil.which("graphviz-pure") is None, reason="needs graphviz-pure")
 @pytest.mark.parametrize("theme", ["light", "dark", "projector"])
-def test_dot_is_valid_for_a_layout_engine(theme: str) -> None:
-    dot = to_dot(gradviz.run(POLY), RenderOptions(theme=theme, show_saved=True))
+@pytest.mark.parametrize("program", [POLY, MATRIX])
+def test_dot_is_valid_for_a_layout_engine(theme: str, program: str) -> None:
+    graph = gradviz.run(program)
+    dot = to_dot(graph, RenderOptions(theme=theme, show_saved=True))
     done = subprocess.run(
         ["graphviz-pure", "-Tsvg"], input=dot.encode(), capture_output=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count(b'class="node"') == len(gradviz.run(POLY).nodes) + 5
+    assert done.stdout.count(b'class="node"') == len(graph.nodes) + 5
 
 
 def _group_graph() -> Graph:

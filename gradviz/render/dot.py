@@ -149,18 +149,25 @@ def title(node: Node) -> str:
     return what
 
 
+_TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+
+
 def node_label(node: Node, opts: RenderOptions, palette: Palette) -> str:
     rows = [_row(title(node), bold=True)]
     if node.op and node.kind == "op":
         rows.append(_row(node.op))
     if opts.show_shapes:
         rows.append(_row(f"{shape_text(node.shape)} {node.dtype}".strip(), plain=True))
+    # A value's or gradient's lines are numbers (no escaping) and most of a big graph's DOT:
+    # one row each, its lines broken with <BR/>.
     if opts.show_values and node.value is not None:
-        for i, line in enumerate(tensor_lines(node.value, opts.precision, opts.max_items)):
-            rows.append(_row(("value " if i == 0 else "") + line, plain=True))
+        lines = tensor_lines(node.value, opts.precision, opts.max_items)
+        rows.append(f"<TR><TD>value {'<BR/>'.join(lines)}</TD></TR>")
     if opts.show_grads and node.grad is not None:
-        for i, line in enumerate(tensor_lines(node.grad, opts.precision, opts.max_items)):
-            rows.append(_row(("grad " if i == 0 else "") + line, palette.grad, plain=True))
+        lines = tensor_lines(node.grad, opts.precision, opts.max_items)
+        rows.append(
+            f'<TR><TD><FONT COLOR="{palette.grad}">grad {"<BR/>".join(lines)}</FONT></TD></TR>'
+        )
     if opts.show_saved:
         for key, saved in node.saved.items():
             text = saved if isinstance(saved, str) else tensor_text(saved, opts.precision, 4)
@@ -171,8 +178,7 @@ def node_label(node: Node, opts: RenderOptions, palette: Palette) -> str:
         if "shared_storage" in node.flags:
             note += " (shares storage)"
         rows.append(_row(note, color=palette.cut))
-    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
-    return f"<{table}{''.join(rows)}</TABLE>>"
+    return f"<{_TABLE}{''.join(rows)}</TABLE>>"
 
 
 def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[str]) -> str:
