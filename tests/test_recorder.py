@@ -115,6 +115,45 @@ def test_each_edge_carries_its_own_gradient_contribution() -> None:
     torch.testing.assert_close(torch.tensor(steps[w_node.id].grad_in[0].data), W.grad)
 
 
+def test_a_leaf_step_keeps_what_arrived_though_grad_changes_in_place_after() -> None:
+    # x is reached by two paths: the engine sums them into a tensor nobody else holds, the
+    # kind AccumulateGrad may take as x.grad itself. x.grad is then changed in place (an
+    # accumulating second backward, a zero_()): the steps must keep what each call brought.
+    with gradviz.record() as rec:
+        x = torch.tensor([1.0, -2.0], requires_grad=True)
+        (x * 2 + x * 3).sum().backward()
+        (x * x).sum().backward()
+        x.grad.zero_()
+    graph = rec.graph
+    assert graph is not None and x.grad is not None
+    (x_node,) = graph.find("x")
+    arrived = []
+    for call in graph.backward_calls:
+        (step,) = [s for s in call.steps if s.node == x_node.id]
+        value = step.grad_in[0]
+        assert value is not None
+        arrived.append(torch.tensor(value.data))
+    plain = torch.tensor([1.0, -2.0], requires_grad=True)
+    first = torch.autograd.grad((plain * 2 + plain * 3).sum(), plain)[0]
+    second = torch.autograd.grad((plain * plain).sum(), plain)[0]
+    torch.testing.assert_close(arrived[0], first)
+    torch.testing.assert_close(arrived[1], second)
+    assert torch.count_nonzero(x.grad) == 0
+
+
+def test_a_leaf_step_shows_the_gradient_after_the_programs_own_hook() -> None:
+    with gradviz.record() as rec:
+        x = torch.tensor([1.0, -2.0], requires_grad=True)
+        x.register_hook(lambda g: g * 10)
+        (x * 3).sum().backward()
+    graph = rec.graph
+    assert graph is not None and x.grad is not None
+    (x_node,) = graph.find("x")
+    (step,) = [s for s in graph.backward_calls[0].steps if s.node == x_node.id]
+    assert step.grad_in[0] is not None
+    torch.testing.assert_close(torch.tensor(step.grad_in[0].data), x.grad)
+
+
 def test_saved_tensors_are_kept_although_backward_frees_them() -> None:
     with gradviz.record() as rec:
         x = torch.tensor([0.5, -1.0], requires_grad=True)

@@ -184,8 +184,11 @@ def capture_backward(
     # Saved tensors this call frees are read in the hook, after the node ran and before the
     # engine releases them; the ones it keeps are read when the Graph is built.
     read_saved = not call.retain_graph and len(nodes) <= SAVED_TENSORS_MAX_NODES
-    hook = _step_hook(call, recording.saved, read_saved)
-    handles = [node.register_hook(hook) for node in nodes]
+    op_ran, leaf_reached = _step_hooks(call, recording.saved, read_saved)
+    handles = [
+        node.register_prehook(leaf_reached) if is_accumulate(node) else node.register_hook(op_ran)
+        for node in nodes
+    ]
     try:
         result = func(*args, **kwargs)
     finally:
@@ -233,23 +236,28 @@ def _small_jacobians(recording: Recording, call: LiveCall, wrt: list[torch.Tenso
         call.jacobians[recording.track(t, "input").seq] = snapshot(jac)
 
 
-def _step_hook(
+def _step_hooks(
     call: LiveCall, saved: dict[Any, dict[str, Any]], read_saved: bool
-) -> Callable[[tuple[Any, ...], tuple[Any, ...]], None]:
-    """One post-hook for every node of the call: it gets both the gradients arriving at the
-    node and the ones it sends on, and asks the engine which node is running."""
+) -> tuple[Callable[[tuple[Any, ...], tuple[Any, ...]], None], Callable[[tuple[Any, ...]], None]]:
+    """A post-hook for every op node (it gets both the gradients arriving at the node and the
+    ones it sends on) and a pre-hook for every leaf's AccumulateGrad; both ask the engine which
+    node is running.
+
+    A leaf's is a pre-hook so that the step holds the arriving gradient before AccumulateGrad
+    runs: AccumulateGrad then copies it into ``.grad`` rather than taking the tensor itself
+    (a sum of several paths nobody else holds), which the next backward's accumulation or a
+    ``grad.zero_()`` would rewrite in place.
+    """
     steps = call.steps
     current_node = torch._C._current_autograd_node
 
-    def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
+    def op_ran(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
         node = current_node()
-        if is_accumulate(node):
-            # The gradient arriving at a leaf may be the very tensor the engine just made its
-            # .grad (a sum of several paths nobody else holds): a copy, or the next backward's
-            # accumulation and grad.zero_() would rewrite this step.
-            grad_outputs = tuple(g.clone() if g is not None else None for g in grad_outputs)
         steps.append((node, grad_outputs, grad_inputs))
         if read_saved and node not in saved:
             saved[node] = saved_of(node)
 
-    return hook
+    def leaf_reached(grad_outputs: tuple[Any, ...]) -> None:
+        steps.append((current_node(), grad_outputs, ()))  # an AccumulateGrad sends nothing on
+
+    return op_ran, leaf_reached
