@@ -7,7 +7,7 @@ when the chart is scaled to fit the column. Downloads keep the legend in the DOT
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from html import escape
 
 import streamlit as st
@@ -47,16 +47,25 @@ def legend_html(render: RenderOptions) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """What the panel drew: the graph as drawn (a collapsed view of a big one) and its DOT
+    with the legend (for the downloads)."""
+
+    graph: Graph
+    dot: str
+
+
 def graph_panel(
     graph: Graph, render: RenderOptions, *, stale: bool = False, budget: int | None = None
-) -> str:
+) -> Drawn:
     """Draw the graph, or above ``budget`` nodes a collapsed view of it (the Display option's
-    budget by default); returns the DOT drawn (legend included) for the downloads."""
+    budget by default)."""
     if stale:
         st.caption(":orange[**stale** — showing the last good run]")
     if not graph.nodes:
         st.info("Nothing to draw: the program made no tensors that autograd tracks.")
-        return to_dot(graph, render)
+        return Drawn(graph, to_dot(graph, render))
     graph, render = big_graph_view(graph, render, chosen_budget() if budget is None else budget)
     if len(graph.nodes) > LARGE_GRAPH:
         st.caption(
@@ -66,4 +75,4 @@ def graph_panel(
     st.graphviz_chart(to_dot(graph, replace(render, legend=False)), width="content")
     if render.legend:
         st.markdown(legend_html(render), unsafe_allow_html=True)
-    return to_dot(graph, render)
+    return Drawn(graph, to_dot(graph, render))

@@ -143,14 +143,36 @@ def _nest(values: list[Any], shape: list[int]) -> Any:
     return [_nest(values[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
-def inspector_panel(graph: Graph, display: Display) -> None:
-    """Pick a node; see everything gradviz recorded about it."""
+LIST_ALL_UP_TO = 1_000
+"""Graphs up to this many nodes list all of them for inspection; bigger ones list the nodes
+drawn (a select box of 10,000 options is sent to the browser on every rerun)."""
+
+
+def listed_nodes(graph: Graph, drawn: Graph) -> list[str]:
+    """The ids the inspector offers: every node, or for a big graph those ``drawn`` shows
+    (its collapsed groups are not nodes of ``graph``), else the default node."""
+    if len(graph.nodes) <= LIST_ALL_UP_TO:
+        return [n.id for n in graph.nodes]
+    nodes = graph.index()
+    ids = [n.id for n in drawn.nodes if n.id in nodes]
+    return ids or [default_node(graph)]
+
+
+def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
+    """Pick a node (of those ``drawn``, for a big graph); see everything gradviz recorded
+    about it."""
     if not graph.nodes:
         return
     nodes = graph.index()
-    ids = [n.id for n in graph.nodes]
-    if st.session_state.get(state.NODE) not in nodes:
-        st.session_state[state.NODE] = default_node(graph)
+    ids = listed_nodes(graph, drawn)
+    if st.session_state.get(state.NODE) not in ids:
+        default = default_node(graph)
+        st.session_state[state.NODE] = default if default in ids else ids[0]
+    if len(ids) < len(nodes):
+        st.caption(
+            f"Listing the {len(ids):,} nodes drawn of {len(nodes):,}: find a node or expand a "
+            "group above to inspect another."
+        )
     node_id = st.selectbox(
         "Inspect a node",
         ids,

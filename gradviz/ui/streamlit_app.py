@@ -47,10 +47,10 @@ if view.graph is not None:
     with graph_col:
         st.subheader("Graph")
         walk = walkthrough.walk_controls(shown, display.render)
-        dot = graph_panel.graph_panel(walk.graph, walk.render, stale=view.stale)
+        drawn = graph_panel.graph_panel(walk.graph, walk.render, stale=view.stale)
         with error_view.guarded("the step-through"):
             walkthrough.walk_details(shown, walk, display)
-        downloads.downloads_panel(shown, dot)
+        downloads.downloads_panel(shown, drawn.dot)
     with side_col:
         if point is not None:
             with figure_box, error_view.guarded("the curve"):
@@ -60,4 +60,4 @@ if view.graph is not None:
     teaching.teaching_panels(view.source, shown, display)
     st.subheader("Inspector")
     with error_view.guarded("the inspector"):
-        inspector.inspector_panel(shown, display)
+        inspector.inspector_panel(shown, display, drawn.graph)
