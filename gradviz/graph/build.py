@@ -372,8 +372,8 @@ class _Builder:
         return graph
 
     def keep_deep_graph(self) -> None:
-        """``keep_until_unused`` for a graph of that many autograd Nodes (counted first: the
-        search for its roots is most of this, and smaller graphs need none)."""
+        """``keep_until_unused`` for a graph of DEEP_GRAPH_NODES autograd Nodes or more. They
+        are counted before their roots are searched: smaller graphs need no keeper."""
         if len(self.order) < DEEP_GRAPH_NODES:
             return
         fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
