@@ -17,6 +17,7 @@ import draw_vs_torchviz
 import interpreter_overhead
 import memory
 import record_overhead
+import scaling
 import torch
 from _bench import table
 
@@ -30,6 +31,7 @@ def main() -> None:
     draw = draw_vs_torchviz.rows()
     record = record_overhead.rows()
     interp = interpreter_overhead.rows()
+    scale = scaling.rows()
     summary: list[list[object]] = []
     for row in draw:
         ratio = float(str(row[5]).rstrip("×"))
@@ -44,6 +46,9 @@ def main() -> None:
         summary.append([f"memory record+build / bare: {row[0]}", row[3], "", ""])
     for row in interp:
         summary.append([f"interpreter / plain Python: {row[0]}", row[3], "", ""])
+    growth = scale[-1]  # per-node cost at 100,000 nodes / at 10,000 (1.0×: linear)
+    for what, i in (("record+build time", 2), ("draw time", 4), ("Python memory", 6)):
+        summary.append([f"per node, 100k / 10k nodes: {what}", growth[i], "", ""])
     print(table("summary", ("measure", "ratio", "target", ""), summary))
     print()
     print(table("draw vs make_dot", draw_vs_torchviz.HEADER, draw))
@@ -53,6 +58,8 @@ def main() -> None:
     print(table("memory, 2,000-layer chain", memory.HEADER, mem))
     print()
     print(table("interpreter vs plain Python", interpreter_overhead.HEADER, interp))
+    print()
+    print(table("cost per node (scaling)", scaling.HEADER, scale))
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
 
