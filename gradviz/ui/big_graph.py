@@ -23,6 +23,7 @@ from gradviz.graph.collapse import (
 from gradviz.graph.model import Graph
 from gradviz.render.dot import RenderOptions, title
 from gradviz.render.format import shape_text
+from gradviz.ui import state
 
 # Session-state keys of this panel (not URL-bound: they name nodes of one program's graph).
 OPENED = "big_opened"
@@ -173,7 +174,8 @@ def _find(graph: Graph) -> str | None:
         "Find a node",
         key=FIND,
         placeholder="a name, an op or a module, e.g. model.0.weight",
-        help="Choosing a match keeps it visible (its module and chain open) and highlights it.",
+        help="Choosing a match keeps it visible (its module and chain open), highlights it "
+        "and shows it in the inspector.",
     )
     if not text:
         return None
@@ -203,8 +205,12 @@ def _find(graph: Graph) -> str | None:
 
 
 def _reveal(mods: dict[str, str | None]) -> None:
-    """Callback: a found node's modules are no longer collapsed by the user."""
-    module = mods.get(str(st.session_state.get(FOUND)))
+    """Callback: a found node's modules are no longer collapsed by the user, and the
+    inspector shows it."""
+    found = st.session_state.get(FOUND)
+    if isinstance(found, str):
+        st.session_state[state.NODE] = found
+    module = mods.get(str(found))
     if module:
         around = set(ancestors(module))
         kept = [p for p in st.session_state.get(COLLAPSED, []) if p not in around]
