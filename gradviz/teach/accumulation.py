@@ -6,6 +6,7 @@ Pure data from the Graph's events. A row per backward call or zeroing, in the or
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from gradviz.graph.model import Event, Graph
@@ -77,9 +78,11 @@ def _is_auto(graph: Graph, event: Event) -> bool:
 
 def leaf_labels(graph: Graph, ids: list[str]) -> list[Leaf]:
     """Leaves by name; a name two leaves share gets the node id (``x (n3)``)."""
-    names = [graph.node(i).name or title(graph.node(i)) for i in ids]
+    nodes = graph.index()  # once: graph.node() builds the whole index on every call
+    names = [nodes[i].name or title(nodes[i]) for i in ids]
+    counts = Counter(names)
     return [
-        Leaf(i, name if names.count(name) == 1 else f"{name} ({i})")
+        Leaf(i, name if counts[name] == 1 else f"{name} ({i})")
         for i, name in zip(ids, names, strict=True)
     ]
 
