@@ -311,7 +311,7 @@ x = torch.tensor([0.5, -1.0], requires_grad=True)
 y = W @ x
 y.backward(torch.tensor([1.0, 2.0]))
 """
-    items = {item.leaf_label: item for item in vjps(gradviz.run(source))}
+    items = {item.ends.leaf_label: item for item in vjps(gradviz.run(source))}
     W0, x0, v = (
         torch.tensor([[1.0, 2.0], [3.0, 4.0]]),
         torch.tensor([0.5, -1.0]),
@@ -349,7 +349,7 @@ def test_tutorial_jacobian_columns_fill_jacobian_rows_in_order() -> None:
     w1, x = space["w1"], space["x"].detach()
     J = jacobian(lambda t: w1 @ t, x).reshape(2, 2)
     assert fill.filled == [0, 1] and fill.complete and fill.matches is True
-    assert fill.root_label == "y" and fill.leaf_label == "x"
+    assert fill.ends.root_label == "y" and fill.ends.leaf_label == "x"
     after_one = fill.matrix_after(1)
     assert_same(after_one[0], J[0])  # type: ignore[arg-type]
     assert after_one[1] == [None, None]

@@ -149,6 +149,11 @@ def title(node: Node) -> str:
     return what
 
 
+def short_label(node: Node) -> str:
+    """What the teaching views call a node: its variable (``x``), else its heading (``mul``)."""
+    return node.name or title(node)
+
+
 _TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gradviz.graph.model import Graph, Node
-from gradviz.render.dot import title
+from gradviz.render.dot import short_label
 
 How = Literal["detach", "data", "no_grad", "requires_grad_off"]
 
@@ -57,10 +57,6 @@ class Cut:
         return "a constant from here on: backward() no longer fills its .grad"
 
 
-def _label(node: Node) -> str:
-    return node.name or title(node)
-
-
 def _how(node: Node) -> How | None:
     if "detached" in node.flags:
         return "data" if node.label == "data" else "detach"
@@ -77,7 +73,7 @@ def cuts(graph: Graph) -> list[Cut]:
     sources: dict[str, list[str]] = {}
     for edge in graph.edges:
         if edge.kind == "cut":
-            sources.setdefault(edge.dst, []).append(_label(index[edge.src]))
+            sources.setdefault(edge.dst, []).append(short_label(index[edge.src]))
     found = []
     for node in sorted(graph.nodes, key=lambda n: (n.seq is None, n.seq or 0)):
         how = _how(node)
@@ -85,7 +81,7 @@ def cuts(graph: Graph) -> list[Cut]:
             continue
         line = node.stopped_line if how == "requires_grad_off" else node.line
         cut_from = sources.get(node.id, [])
-        what = _label(node)
+        what = short_label(node)
         if node.name is None and how in ("detach", "data") and len(cut_from) == 1:
             what = f"{cut_from[0]}{HOW_TEXT[how] if how == 'data' else '.detach()'}"
         found.append(

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gradviz.graph.model import BackwardCall, Graph
-from gradviz.render.dot import title
+from gradviz.graph.model import BackwardCall, Graph, Node
+from gradviz.render.dot import short_label
+from gradviz.render.format import element_labels
 from gradviz.replay import BUTTON
 from gradviz.values import TensorValue, flatten
 
@@ -41,11 +42,41 @@ def close(a: list[float], b: list[float]) -> bool:
     return all(math.isclose(x, y, rel_tol=1e-4, abs_tol=1e-5 * scale) for x, y in pairs)
 
 
-def label(graph: Graph, node_id: str | None) -> str:
-    if node_id is None:
-        return "?"
-    node = graph.node(node_id)
-    return node.name or title(node)
+@dataclass(frozen=True)
+class JacobianEnds:
+    """The two tensors a Jacobian J = d root / d leaf relates: node ids, names and shapes."""
+
+    root: str
+    root_label: str
+    root_shape: list[int]
+    leaf: str
+    leaf_label: str
+    leaf_shape: list[int]
+
+    def element_labels(self) -> tuple[list[str], list[str]]:
+        """J's row labels (the root's elements, ``y[0]``...) and column labels (the leaf's)."""
+        return (
+            element_labels(self.root_shape, self.root_label),
+            element_labels(self.leaf_shape, self.leaf_label),
+        )
+
+
+def jacobian_ends(nodes: dict[str, Node], call: BackwardCall, leaf: str) -> JacobianEnds:
+    """The call's (first) root and ``leaf``; the root's shape from its value, else its node.
+
+    Args:
+        nodes: The graph's nodes by id (``Graph.index()``, made once by the caller).
+    """
+    root = nodes[call.roots[0]]
+    shape = call.root_value.shape if call.root_value else root.shape
+    return JacobianEnds(
+        root=root.id,
+        root_label=short_label(root),
+        root_shape=list(shape),
+        leaf=leaf,
+        leaf_label=short_label(nodes[leaf]),
+        leaf_shape=list(nodes[leaf].shape),
+    )
 
 
 def _program_calls(graph: Graph) -> list[int]:
@@ -113,12 +144,7 @@ class Vjp:
     kind: str
     """``backward`` or ``grad``."""
     button: bool
-    root: str
-    root_label: str
-    root_shape: list[int]
-    leaf: str
-    leaf_label: str
-    leaf_shape: list[int]
+    ends: JacobianEnds
     v: list[float] | None
     jacobian: list[list[float]] | None
     """None when J was too large to capture (more than 16 rows or 1,024 elements)."""
@@ -138,17 +164,12 @@ class Vjp:
     def title(self) -> str:
         """``line 8 · autograd.grad(y, x, grad_outputs=v)``, ``line 7 · z.backward(v)``."""
         where = "button" if self.button else f"line {self.line}"
+        root, leaf = self.ends.root_label, self.ends.leaf_label
         if self.kind == "grad":
-            call = f"autograd.grad({self.root_label}, {self.leaf_label}, grad_outputs=v)"
+            call = f"autograd.grad({root}, {leaf}, grad_outputs=v)"
         else:
-            call = f"{self.root_label}.backward(gradient=v) → {self.leaf_label}.grad"
+            call = f"{root}.backward(gradient=v) → {leaf}.grad"
         return f"{where} · {call}"
-
-
-def _root_shape(graph: Graph, call: BackwardCall) -> list[int]:
-    """The shape of the call's (first) root: from its value, else from its node."""
-    shape = call.root_value.shape if call.root_value else graph.node(call.roots[0]).shape
-    return list(shape)
 
 
 def _leaves(call: BackwardCall) -> list[str]:
@@ -164,11 +185,11 @@ def _leaves(call: BackwardCall) -> list[str]:
 def vjps(graph: Graph) -> list[Vjp]:
     """Every call given an explicit v (one root), for each leaf it reached."""
     out = []
+    nodes = graph.index()
     for index in _program_calls(graph):
         call = graph.backward_calls[index]
         if len(call.roots) != 1 or len(call.gradient) != 1 or call.gradient[0] is None:
             continue
-        root = call.roots[0]
         v = floats(call.gradient[0])
         for leaf in _leaves(call):
             jacobian = jacobian_matrix(call, leaf)
@@ -178,12 +199,7 @@ def vjps(graph: Graph) -> list[Vjp]:
                     line=call.line,
                     kind=call.kind,
                     button=call.origin == BUTTON,
-                    root=root,
-                    root_label=label(graph, root),
-                    root_shape=_root_shape(graph, call),
-                    leaf=leaf,
-                    leaf_label=label(graph, leaf),
-                    leaf_shape=list(graph.node(leaf).shape),
+                    ends=jacobian_ends(nodes, call, leaf),
                     v=v,
                     jacobian=jacobian,
                     product=None if v is None or jacobian is None else product(v, jacobian),
@@ -207,12 +223,7 @@ def one_hot(value: TensorValue | None) -> int | None:
 class JacobianFill:
     """Calls with one-hot vectors eᵢ on one root: each fills row i of J = d root / d leaf."""
 
-    root: str
-    root_label: str
-    root_shape: list[int]
-    leaf: str
-    leaf_label: str
-    leaf_shape: list[int]
+    ends: JacobianEnds
     calls: list[int]
     lines: list[int | None]
     filled: list[int]
@@ -224,8 +235,9 @@ class JacobianFill:
 
     def matrix_after(self, count: int) -> list[list[float | None]]:
         """J after the first ``count`` calls; rows not filled yet are all None."""
-        width = numel(self.leaf_shape)
-        matrix: list[list[float | None]] = [[None] * width for _ in range(numel(self.root_shape))]
+        width = numel(self.ends.leaf_shape)
+        rows = numel(self.ends.root_shape)
+        matrix: list[list[float | None]] = [[None] * width for _ in range(rows)]
         for row, values in zip(self.filled[:count], self.rows[:count], strict=True):
             if values is not None and len(values) == width:
                 matrix[row] = list(values)
@@ -233,7 +245,7 @@ class JacobianFill:
 
     @property
     def complete(self) -> bool:
-        return set(self.filled) == set(range(numel(self.root_shape)))
+        return set(self.filled) == set(range(numel(self.ends.root_shape)))
 
     @property
     def matches(self) -> bool | None:
@@ -269,20 +281,16 @@ def jacobian_fills(graph: Graph) -> list[JacobianFill]:
         elif key is not None:
             runs.append([index])
         last_key = key
-    return [_fill(graph, run) for run in runs if len(run) >= 2]
+    nodes = graph.index()
+    return [_fill(graph, nodes, run) for run in runs if len(run) >= 2]
 
 
-def _fill(graph: Graph, run: list[int]) -> JacobianFill:
+def _fill(graph: Graph, nodes: dict[str, Node], run: list[int]) -> JacobianFill:
     first = graph.backward_calls[run[0]]
-    root, leaf = first.roots[0], _leaves(first)[0]
+    leaf = _leaves(first)[0]
     filled = [one_hot(graph.backward_calls[i].gradient[0]) or 0 for i in run]
     return JacobianFill(
-        root=root,
-        root_label=label(graph, root),
-        root_shape=_root_shape(graph, first),
-        leaf=leaf,
-        leaf_label=label(graph, leaf),
-        leaf_shape=list(graph.node(leaf).shape),
+        ends=jacobian_ends(nodes, first, leaf),
         calls=run,
         lines=[graph.backward_calls[i].line for i in run],
         filled=filled,

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from gradviz.graph.model import Graph
-from gradviz.render.format import element_labels, number, shape_text, tensor_text
+from gradviz.render.format import number, shape_text, tensor_text
 from gradviz.render.vjp_plots import matrix_figure, transpose
 from gradviz.teach.vjp import JacobianFill, Vjp, jacobian_fills, vjps
 from gradviz.ui import state
@@ -48,7 +48,7 @@ def _choose(items: list[Vjp], precision: int) -> Vjp:
 
     def option(i: int) -> str:  # calls in a loop share a line: number them, show their v
         item = items[i]
-        return f"{i + 1}. {item.title} · v = {text_of(item.v, item.root_shape, precision)}"
+        return f"{i + 1}. {item.title} · v = {text_of(item.v, item.ends.root_shape, precision)}"
 
     chosen = st.selectbox("Call", options, format_func=option, key=state.VJP_CALL)
     return items[chosen or 0]
@@ -68,21 +68,23 @@ def _first_element_sum(item: Vjp, precision: int) -> str | None:
 def vjp_view(item: Vjp, display: Display) -> None:
     """v, J (heatmap), vᵀJ, and autograd's own result beside it."""
     precision = display.render.precision
+    ends = item.ends
     st.markdown(f"**{item.title}**")
     st.markdown(
-        f"v = `{text_of(item.v, item.root_shape, precision)}` — one weight per element of "
-        f"`{item.root_label}` ({shape_text(item.root_shape)})"
+        f"v = `{text_of(item.v, ends.root_shape, precision)}` — one weight per element of "
+        f"`{ends.root_label}` ({shape_text(ends.root_shape)})"
     )
     if item.jacobian is not None:
+        rows, cols = ends.element_labels()
         figure = matrix_figure(
             [list(row) for row in item.jacobian],
-            element_labels(item.root_shape, item.root_label),
-            element_labels(item.leaf_shape, item.leaf_label),
-            title=f"J = ∂{item.root_label} / ∂{item.leaf_label}",
+            rows,
+            cols,
+            title=f"J = ∂{ends.root_label} / ∂{ends.leaf_label}",
             meta={
                 "kind": "vjp",
                 "call": item.call,
-                "leaf": item.leaf,
+                "leaf": ends.leaf,
                 "v": item.v,
                 "jacobian": item.jacobian,
                 "product": item.product,
@@ -92,22 +94,22 @@ def vjp_view(item: Vjp, display: Display) -> None:
             precision=precision,
             font_size=display.font_size,
         )
-        st.plotly_chart(figure, width="stretch", theme=None, key=f"vjp_{item.call}_{item.leaf}")
-        st.markdown(f"vᵀJ = `{text_of(item.product, item.leaf_shape, precision)}`")
+        st.plotly_chart(figure, width="stretch", theme=None, key=f"vjp_{item.call}_{ends.leaf}")
+        st.markdown(f"vᵀJ = `{text_of(item.product, ends.leaf_shape, precision)}`")
         worked = _first_element_sum(item, precision)
         if worked:
             st.caption(worked)
     else:
         st.caption(
-            f"J ({shape_text(item.root_shape)} by {shape_text(item.leaf_shape)}) is too large "
+            f"J ({shape_text(ends.root_shape)} by {shape_text(ends.leaf_shape)}) is too large "
             "to show; autograd never builds it either: it computes vᵀJ directly."
         )
     what = (
         "returned by autograd.grad"
         if item.kind == "grad"
-        else f"added to `{item.leaf_label}.grad` by backward()"
+        else f"added to `{ends.leaf_label}.grad` by backward()"
     )
-    st.markdown(f"autograd: `{text_of(item.autograd, item.leaf_shape, precision)}` ({what})")
+    st.markdown(f"autograd: `{text_of(item.autograd, ends.leaf_shape, precision)}` ({what})")
     if item.matches is True:
         st.success("vᵀJ equals what autograd produced.", icon=":material/check:")
     elif item.matches is False:
@@ -117,9 +119,10 @@ def vjp_view(item: Vjp, display: Display) -> None:
 def fill_view(fill: JacobianFill, position: int, display: Display) -> None:
     """The matrix after the first k calls (a slider), one row of J (column of Jᵀ) per call."""
     precision = display.render.precision
+    ends = fill.ends
     count = len(fill.calls)
     st.markdown(
-        f"**Building ∂{fill.root_label}/∂{fill.leaf_label} one call at a time** — {count} "
+        f"**Building ∂{ends.root_label}/∂{ends.leaf_label} one call at a time** — {count} "
         "calls, each with a one-hot v (a single 1, at element i): vᵀJ is then row i of J, "
         "which the program can store as column i of Jᵀ."
     )
@@ -138,8 +141,7 @@ def fill_view(fill: JacobianFill, position: int, display: Display) -> None:
             key=f"{state.JACOBIAN_FILL}_layout_{position}",
         )
     matrix = fill.matrix_after(shown)
-    rows = element_labels(fill.root_shape, fill.root_label)
-    cols = element_labels(fill.leaf_shape, fill.leaf_label)
+    rows, cols = ends.element_labels()
     last = fill.filled[shown - 1]
     if layout == COLUMNS_OF_JT:
         figure_matrix, row_labels, col_labels = transpose(matrix), cols, rows
@@ -167,7 +169,7 @@ def fill_view(fill: JacobianFill, position: int, display: Display) -> None:
     lines = []
     for k in range(shown):
         where = f"line {fill.lines[k]}" if fill.lines[k] is not None else "button"
-        row = text_of(fill.rows[k], fill.leaf_shape, precision)
+        row = text_of(fill.rows[k], ends.leaf_shape, precision)
         i = fill.filled[k]
         lines.append(
             f"- call {k + 1} ({where}): v = 1 at `{rows[i]}`, 0 elsewhere → `{row}` (row {i} of J)"
