@@ -148,12 +148,11 @@ LIST_ALL_UP_TO = 1_000
 drawn (a select box of 10,000 options is sent to the browser on every rerun)."""
 
 
-def listed_nodes(graph: Graph, drawn: Graph) -> list[str]:
+def listed_nodes(graph: Graph, nodes: dict[str, Node], drawn: Graph) -> list[str]:
     """The ids the inspector offers: every node, or for a big graph those ``drawn`` shows
-    (its collapsed groups are not nodes of ``graph``), else the default node."""
+    (its collapsed groups are not in ``nodes``, the graph's index), else the default node."""
     if len(graph.nodes) <= LIST_ALL_UP_TO:
         return [n.id for n in graph.nodes]
-    nodes = graph.index()
     ids = [n.id for n in drawn.nodes if n.id in nodes]
     return ids or [default_node(graph)]
 
@@ -164,7 +163,7 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
     if not graph.nodes:
         return
     nodes = graph.index()
-    ids = listed_nodes(graph, drawn)
+    ids = listed_nodes(graph, nodes, drawn)
     if st.session_state.get(state.NODE) not in ids:
         default = default_node(graph)
         st.session_state[state.NODE] = default if default in ids else ids[0]
