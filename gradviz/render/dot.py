@@ -149,7 +149,7 @@ def title(node: Node) -> str:
     return what
 
 
-def short_label(node: Node) -> str:
+def name_or_title(node: Node) -> str:
     """What the teaching views call a node: its variable (``x``), else its heading (``mul``)."""
     return node.name or title(node)
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from gradviz.graph.model import Event, Graph
-from gradviz.render.dot import short_label
+from gradviz.render.dot import name_or_title
 from gradviz.replay import BUTTON
 from gradviz.values import TensorValue
 
@@ -79,7 +79,7 @@ def _is_auto(graph: Graph, event: Event) -> bool:
 def leaf_labels(graph: Graph, ids: list[str]) -> list[Leaf]:
     """Leaves by name; a name two leaves share gets the node id (``x (n3)``)."""
     nodes = graph.index()  # once: graph.node() builds the whole index on every call
-    names = [short_label(nodes[i]) for i in ids]
+    names = [name_or_title(nodes[i]) for i in ids]
     counts = Counter(names)
     return [
         Leaf(i, name if counts[name] == 1 else f"{name} ({i})")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gradviz.graph.model import Graph, Node
-from gradviz.render.dot import short_label
+from gradviz.render.dot import name_or_title
 
 How = Literal["detach", "data", "no_grad", "requires_grad_off"]
 
@@ -73,7 +73,7 @@ def cuts(graph: Graph) -> list[Cut]:
     sources: dict[str, list[str]] = {}
     for edge in graph.edges:
         if edge.kind == "cut":
-            sources.setdefault(edge.dst, []).append(short_label(index[edge.src]))
+            sources.setdefault(edge.dst, []).append(name_or_title(index[edge.src]))
     found = []
     for node in sorted(graph.nodes, key=lambda n: (n.seq is None, n.seq or 0)):
         how = _how(node)
@@ -81,7 +81,7 @@ def cuts(graph: Graph) -> list[Cut]:
             continue
         line = node.stopped_line if how == "requires_grad_off" else node.line
         cut_from = sources.get(node.id, [])
-        what = short_label(node)
+        what = name_or_title(node)
         if node.name is None and how in ("detach", "data") and len(cut_from) == 1:
             what = f"{cut_from[0]}{HOW_TEXT[how] if how == 'data' else '.detach()'}"
         found.append(

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from gradviz.graph.model import BackwardCall, Graph, Node
-from gradviz.render.dot import short_label
+from gradviz.render.dot import name_or_title
 from gradviz.render.format import element_labels
 from gradviz.replay import BUTTON
 from gradviz.values import TensorValue, flatten
@@ -71,10 +71,10 @@ def jacobian_ends(nodes: dict[str, Node], call: BackwardCall, leaf: str) -> Jaco
     shape = call.root_value.shape if call.root_value else root.shape
     return JacobianEnds(
         root=root.id,
-        root_label=short_label(root),
+        root_label=name_or_title(root),
         root_shape=list(shape),
         leaf=leaf,
-        leaf_label=short_label(nodes[leaf]),
+        leaf_label=name_or_title(nodes[leaf]),
         leaf_shape=list(nodes[leaf].shape),
     )
 
