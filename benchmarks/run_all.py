@@ -14,7 +14,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import draw_vs_torchviz
-import interpreter_overhead
 import memory
 import record_overhead
 import scaling
@@ -30,7 +29,6 @@ def main() -> None:
     mem = memory.rows()  # first: its fresh processes are the least disturbed then
     draw = draw_vs_torchviz.rows()
     record = record_overhead.rows()
-    interp = interpreter_overhead.rows()
     scale = scaling.rows()
     summary: list[list[object]] = []
     for row in draw:
@@ -44,8 +42,6 @@ def main() -> None:
             summary.append([what, row[i], f"≤ {TARGETS['record']:.1f}×", _ok(ratio, 3.0)])
     for row in mem:
         summary.append([f"memory record+build / bare: {row[0]}", row[3], "", ""])
-    for row in interp:
-        summary.append([f"interpreter / plain Python: {row[0]}", row[3], "", ""])
     growth = scale[-1]  # per-node cost at 100,000 nodes / at 10,000 (1.0×: linear)
     for what, i in (("record+build time", 2), ("draw time", 4), ("Python memory", 6)):
         summary.append([f"per node, 100k / 10k nodes: {what}", growth[i], "", ""])
@@ -56,8 +52,6 @@ def main() -> None:
     print(table("record() overhead", record_overhead.HEADER, record))
     print()
     print(table("memory, 2,000-layer chain", memory.HEADER, mem))
-    print()
-    print(table("interpreter vs plain Python", interpreter_overhead.HEADER, interp))
     print()
     print(table("cost per node (scaling)", scaling.HEADER, scale))
     print(f"\n({time.perf_counter() - start:.0f} s)")

@@ -14,11 +14,15 @@ class GradvizError(Exception):
 
     kind = "error"
 
-    def __init__(self, message: str, line: int | None = None, col: int | None = None) -> None:
+    def __init__(
+        self, message: str, line: int | None = None, col: int | None = None, detail: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.col = col
+        self.detail = detail
+        """The program's own frames as Python prints them (source lines and carets)."""
 
     def located(self, line: int | None, col: int | None) -> GradvizError:
         """Fill in the place if it is not known yet; returns self."""
@@ -54,3 +58,21 @@ class ProgramError(GradvizError):
     """The program raised an error while running (for example a shape mismatch in torch)."""
 
     kind = "error"
+
+
+class ProgramCrashed(GradvizError):
+    """The program crashed the process it ran in (a signal: PyTorch itself failed)."""
+
+    kind = "crashed"
+
+
+class RunCancelled(GradvizError):
+    """The run was abandoned (a newer Run, a closed tab) and its process killed."""
+
+    kind = "cancelled"
+
+
+class SandboxError(GradvizError):
+    """gradviz's sandbox could not run the program (its worker failed, not the program)."""
+
+    kind = "internal error"

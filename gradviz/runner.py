@@ -1,71 +1,109 @@
-"""``gradviz.run``: run a program in the interpreter, record it, and build its Graph."""
+"""``gradviz.run``: run a program in a sandboxed child process and rebuild its Graph here.
+
+The program runs as real CPython in a child forked from a warm worker (``gradviz.sandbox``);
+what comes back is JSON, read as untrusted and validated (``gradviz.graph.wire``). This
+process never runs the user's text.
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
-from torch.autograd.functional import hessian, jacobian
-
-from gradviz.api import default_roots
-from gradviz.gc_pause import no_gc
-from gradviz.graph.build import build_graph
+from gradviz.errors import (
+    GradvizError,
+    LimitExceeded,
+    ProgramCrashed,
+    ProgramError,
+    ProgramSyntaxError,
+    RefusedError,
+    RunCancelled,
+    SandboxError,
+)
 from gradviz.graph.model import Graph
-from gradviz.interpreter import InterpreterHooks, interpret
-from gradviz.limits import Limits
-from gradviz.recorder import LiveFunctional, Recording, RecordingSession
-from gradviz.render.format import shape_text
-from gradviz.replay import replay
-from gradviz.values import maybe_snapshot, snapshot, tensors_in
+from gradviz.graph.wire import WireError, from_wire
+from gradviz.limits import GIB, Limits
+from gradviz.sandbox.pool import Pool, Reply, ServerGone, shared_pool
+from gradviz.sandbox.request import Request
+
+_KINDS: dict[str, type[GradvizError]] = {
+    "syntax error": ProgramSyntaxError,
+    "refused": RefusedError,
+    "limit reached": LimitExceeded,
+    "error": ProgramError,
+}
 
 
-def _describe(recording: Recording, tensor: torch.Tensor) -> str:
-    record = recording.record_of(tensor)
-    return f"`{record.name}`" if record and record.name else "the result"
+def _amount(size: int) -> str:
+    return f"{size / GIB:g} GiB" if size >= GIB else f"{size / 2**20:g} MB"
 
 
-def _auto_backward(recording: Recording, last: list[torch.Tensor]) -> str | None:
-    """Run backward on the program's result if it never asked for gradients; say so."""
-    if recording.calls:
-        return None
-    candidates = [t for t in last + recording.named[::-1] if t.grad_fn is not None]
-    if not candidates:
-        return None
-    target = candidates[0]
-    what = _describe(recording, target)
-    if target.numel() != 1:
-        return (
-            f"{what} is not a scalar (shape {shape_text(list(target.shape))}), so no gradient "
-            "was computed: backward() needs a gradient argument for a non-scalar output "
-            "(PyTorch: grad can be implicitly created only for scalar outputs). "
-            "Call .backward(gradient=v) or reduce it first, e.g. .sum().backward()."
+def _error(data: Any, limits: Limits) -> GradvizError:
+    """The child's description of a failure, checked before it is believed."""
+    if not isinstance(data, dict):
+        return SandboxError("the sandbox sent back a malformed error")
+    message, line, col = data.get("message"), data.get("line"), data.get("col")
+    if not isinstance(message, str):
+        return SandboxError("the sandbox sent back a malformed error")
+    line = line if isinstance(line, int) and not isinstance(line, bool) and line > 0 else None
+    col = col if isinstance(col, int) and not isinstance(col, bool) and col > 0 else None
+    detail = data.get("detail")
+    detail = detail[:4_000] if isinstance(detail, str) else ""
+    kind = _KINDS.get(str(data.get("kind")), SandboxError)
+    if data.get("memory") is True:
+        message = f"the program needed more than {_amount(limits.memory_bytes)} of memory"
+    return kind(message[:4_000], line, col, detail)
+
+
+def _ending_error(reply: Reply, limits: Limits) -> GradvizError | None:
+    """Why a child that sent no result ended (killed at the deadline, a crash...)."""
+    ending = reply.ending
+    line = ending.line
+    at = f" (line {line})" if line else ""
+    if ending.reason == "cancelled":
+        return RunCancelled("the run was cancelled")
+    if reply.too_big:
+        return LimitExceeded(
+            f"the recorded graph is bigger than {_amount(limits.result_bytes)}: "
+            "record fewer steps or smaller tensors",
+            line,
         )
-    recording.line = None
-    target.backward()  # type: ignore[no-untyped-call]
-    return (
-        f"The program never called backward(), so gradviz ran {what}.backward() to show gradients."
-    )
+    if ending.reason == "deadline":
+        return LimitExceeded(f"the program ran longer than {limits.seconds:g} s{at}", line)
+    if ending.signal == signal.SIGXCPU:
+        return LimitExceeded(f"the program used more CPU time than its limit{at}", line)
+    if ending.signal is not None:
+        try:
+            name = signal.Signals(ending.signal).name
+        except ValueError:
+            name = f"signal {ending.signal}"
+        where = f"at line {line}" if line else "before its first line"
+        return ProgramCrashed(f"the program crashed PyTorch {where} ({name})", line)
+    if not reply.data:
+        return SandboxError(f"the sandboxed process ended without a result (exit {ending.exit})")
+    return None
 
 
-def _capturing(kind: str, real: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
-    """``real`` (jacobian or hessian), noting its inputs and result for the heatmaps."""
-
-    def call(func: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        result = real(func, inputs, *args, **kwargs)
-        given = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
-        recording.functional.append(
-            LiveFunctional(
-                kind=kind,
-                function=getattr(func, "__name__", "function"),
-                inputs=[snapshot(t) for t in given if isinstance(t, torch.Tensor)],
-                result=maybe_snapshot(result),
-                line=recording.line,
-            )
-        )
-        return result
-
-    return call
+def graph_of(reply: Reply, limits: Limits) -> Graph:
+    """The Graph a child sent, or the GradvizError that says why there is none."""
+    problem = _ending_error(reply, limits)
+    if problem is not None:
+        raise problem
+    try:
+        result = json.loads(reply.data)
+    except (ValueError, RecursionError):
+        raise SandboxError("the sandbox sent back something that is not JSON") from None
+    if not isinstance(result, dict) or not isinstance(result.get("ok"), bool):
+        raise SandboxError("the sandbox sent back an unexpected result")
+    if not result["ok"]:
+        raise _error(result.get("error"), limits)
+    try:
+        return from_wire(result.get("graph"))
+    except WireError as e:
+        raise SandboxError(f"the sandbox sent back an invalid graph: {e}") from None
 
 
 def run(
@@ -76,63 +114,48 @@ def run(
     overrides: dict[int, dict[int, float]] | None = None,
     auto_backward: bool = True,
     actions: Sequence[str] = (),
+    pool: Pool | None = None,
+    on_queued: Callable[[], None] | None = None,
+    cancelled: threading.Event | None = None,
 ) -> Graph:
-    """Run a tutorial-style PyTorch program safely and return what autograd did.
+    """Run a PyTorch program in the sandbox and return what autograd did.
 
     Args:
-        source: The program text (never given to exec or eval).
-        limits: Bounds on time, steps and sizes; defaults to ``Limits()``.
-        seed: Seed of the program's own random generator: the same program gives the same
-            values, ids and JSON every time. ``torch.manual_seed`` in the program reseeds it.
+        source: The program text: any Python the sandbox allows (classes, custom autograd
+            Functions, torch.func, the standard library...). It runs only in a child process.
+        limits: Time, memory and result size; defaults to ``Limits()``.
+        seed: Seed of torch's, random's and numpy's generators for the run: the same program
+            gives the same values, ids and JSON every time.
         overrides: ``{seq: {index: value}}``: set elements of the seq-th tensor created
             (move a point along the curve).
         auto_backward: Run backward on a scalar result if the program never did.
         actions: ``"backward"`` / ``"zero_grad"`` replayed after the program (the app's
             buttons): see ``gradviz.replay``.
+        pool: The worker pool (default: the process's shared one).
+        on_queued: Called if the run has to wait for a free worker.
+        cancelled: Set it to abandon the run: its process is killed.
 
     Returns:
         The Graph, with the program's printed output, its last value and notes.
 
     Raises:
-        GradvizError: ProgramSyntaxError, RefusedError, LimitExceeded or ProgramError, each
-            with the line and column.
+        GradvizError: ProgramSyntaxError, RefusedError, LimitExceeded, ProgramError or
+            ProgramCrashed, each with the line and column where known.
     """
-    generator = torch.Generator().manual_seed(seed)
-    recording = Recording(generator=generator, overrides=overrides)
-
-    def reseed(seed: Any) -> torch.Generator:
-        return generator.manual_seed(int(seed))
-
-    def on_line(line: int) -> None:
-        recording.line = line
-
-    hooks = InterpreterHooks(
-        on_bind=recording.bind,
-        on_line=on_line,
-        substitutions={
-            torch.manual_seed: reseed,
-            torch.random.manual_seed: reseed,
-            jacobian: _capturing("jacobian", jacobian, recording),
-            hessian: _capturing("hessian", hessian, recording),
-        },
+    limits = limits or Limits()
+    if len(source) > limits.source_chars:
+        raise LimitExceeded(f"the program is longer than {limits.source_chars:,} characters")
+    request = Request(
+        source=source,
+        seed=seed,
+        overrides=overrides or {},
+        auto_backward=auto_backward,
+        actions=tuple(actions),
     )
-    notes: list[str] = []
-    with no_gc():  # one pause from the program's start to its built Graph (see gc_pause)
-        with RecordingSession(recording):
-            execution = interpret(source, limits=limits or Limits(), hooks=hooks)
-            last = tensors_in(execution.last_value) if execution.has_last_value else []
-            if auto_backward:
-                note = _auto_backward(recording, last)
-                if note:
-                    notes.append(note)
-            auto_call = len(recording.calls) - 1 if notes and recording.calls else None
-            if actions:
-                notes.extend(replay(recording, actions))
-        graph = build_graph(recording, default_roots(recording) + last)
-    if auto_call is not None:
-        graph.backward_calls[auto_call].kind = "auto"
-    graph.stdout = execution.stdout
-    graph.result = repr(execution.last_value) if execution.has_last_value else None
-    graph.echoes = list(execution.echoes)
-    graph.notes = notes
-    return graph
+    try:
+        reply = (pool or shared_pool()).run(
+            request, limits, on_queued=on_queued, cancelled=cancelled
+        )
+    except ServerGone as e:
+        raise SandboxError(str(e)) from None
+    return graph_of(reply, limits)

@@ -1,4 +1,8 @@
-"""The command line: trace to JSON/DOT/SVG, and one clear line on stderr for a bad program."""
+"""The command line: trace to JSON/DOT/SVG, and one clear line on stderr for a bad program.
+
+``cli.main`` runs in this process (its programs still run in the sandbox); one test starts
+``python -m gradviz`` for real.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gradviz import cli
 from gradviz.render.svg import NO_ENGINE_MESSAGE, svg_engine
 
 POLY = (
@@ -27,6 +32,13 @@ def gradviz_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
     )
 
 
+def trace(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``gradviz trace ARGS`` in this process: exit status, stdout, stderr."""
+    code = cli.main(["trace", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture
 def poly(tmp_path: Path) -> Path:
     path = tmp_path / "poly.py"
@@ -42,45 +54,49 @@ def test_trace_json(poly: Path) -> None:
     assert x["grad"] == 93.0
 
 
-def test_trace_dot_to_file(poly: Path, tmp_path: Path) -> None:
+def test_trace_dot_to_file(poly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "g.dot"
-    done = gradviz_cli("trace", str(poly), "--format", "dot", "-o", str(out), "--direction", "LR")
-    assert done.returncode == 0, done.stderr
+    code, _, err = trace(capsys, str(poly), "--format", "dot", "-o", str(out), "--direction", "LR")
+    assert code == 0, err
     text = out.read_text()
     assert text.startswith("digraph gradviz {") and "rankdir=LR" in text and "grad 93<" in text
 
 
-def test_trace_svg(poly: Path, tmp_path: Path) -> None:
+def test_trace_svg(poly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if svg_engine() is None:
         pytest.skip("no layout engine installed")
     out = tmp_path / "g.svg"
-    done = gradviz_cli("trace", str(poly), "--format", "svg", "-o", str(out))
-    assert done.returncode == 0, done.stderr
+    code, _, err = trace(capsys, str(poly), "--format", "svg", "-o", str(out))
+    assert code == 0, err
     assert out.read_bytes().lstrip().startswith(b"<?xml") or b"<svg" in out.read_bytes()
 
 
-def test_svg_without_an_engine_says_what_it_needs(poly: Path, tmp_path: Path) -> None:
-    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}  # no dot, no graphviz-pure
-    done = gradviz_cli("trace", str(poly), "--format", "svg", env=env)
-    assert done.returncode == 2
-    assert NO_ENGINE_MESSAGE in done.stderr and "Traceback" not in done.stderr
+def test_svg_without_an_engine_says_what_it_needs(
+    poly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot, no graphviz-pure
+    code, _, err = trace(capsys, str(poly), "--format", "svg")
+    assert code == 2
+    assert NO_ENGINE_MESSAGE in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
     ("source", "where", "words"),
     [
         ("import torch\nx = (1\n", ":2:", "syntax"),
-        ("import torch\nimport os\n", ":2:1:", "os"),
+        ("import torch\nopen('out.txt', 'w')\n", ":2:1:", "writing files is not allowed"),
+        ("import torch\nx = 1\nprint(y)\n", ":3:7:", "NameError: name 'y' is not defined"),
         ("import torch\nx = torch.ones(2)\ny = x @ torch.ones(3)\n", ":3:", "Error"),
     ],
 )
 def test_a_bad_program_is_one_line_exit_2(
-    tmp_path: Path, source: str, where: str, words: str
+    tmp_path: Path, source: str, where: str, words: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "bad.py"
     path.write_text(source)
-    done = gradviz_cli("trace", str(path))
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in done.stderr
+    code, _, err = trace(capsys, str(path))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out.txt").exists()
     assert lines[0].startswith(f"{path}{where}") and words.lower() in lines[0].lower()

@@ -151,6 +151,8 @@ class Recording:
         self.named_modules: list[torch.nn.Module] = []
         self.line: int | None = None
         self.thread = threading.get_ident()
+        self.inner_names: set[int] = set()
+        """Seqs of records named inside a function: a top-level name replaces theirs."""
         self.named: list[torch.Tensor] = []
         """Tensors bound to a program name, in binding order (one entry per binding)."""
         self.functional: list[LiveFunctional] = []
@@ -203,13 +205,23 @@ class Recording:
     def record_of(self, tensor: torch.Tensor) -> TensorRecord | None:
         return self.by_id.get(id(tensor))
 
-    def bind(self, name: str, value: object) -> None:
-        """The program bound ``name`` to ``value``: name tensors and modules' parameters."""
+    def bind(self, name: str, value: object, top: bool = True) -> None:
+        """The program bound ``name`` to ``value``: name tensors and modules' parameters.
+
+        The first name a tensor gets is its own, but a name bound at the program's top level
+        wins over one bound inside a function (``d = f(a)`` is ``d``, not f's ``b``). Modules
+        are named only at the top level: their parameters are then named by path from there.
+        """
         if isinstance(value, torch.Tensor):
             rec = self.track(value, "input")
-            rec.name = rec.name or name  # the first name a tensor gets is its own
+            if rec.name is None or (top and rec.seq in self.inner_names):
+                rec.name = name
+                if top:
+                    self.inner_names.discard(rec.seq)
+                else:
+                    self.inner_names.add(rec.seq)
             self.named.append(value)
-        elif isinstance(value, torch.nn.Module):
+        elif top and isinstance(value, torch.nn.Module):
             self.name_module(name, value)
 
     def name_module(self, name: str, module: torch.nn.Module) -> None:

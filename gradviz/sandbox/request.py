@@ -1,0 +1,41 @@
+"""What the host asks a sandboxed child to run: plain data, sent as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to run: the program text and how (all plain data, from the host)."""
+
+    source: str
+    seed: int = 0
+    overrides: dict[int, dict[int, float]] = field(default_factory=dict)
+    auto_backward: bool = True
+    actions: tuple[str, ...] = ()
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Request:
+        overrides = {
+            int(seq): {int(i): float(v) for i, v in values.items()}
+            for seq, values in (data.get("overrides") or {}).items()
+        }
+        return Request(
+            source=str(data["source"]),
+            seed=int(data.get("seed", 0)),
+            overrides=overrides,
+            auto_backward=bool(data.get("auto_backward", True)),
+            actions=tuple(str(a) for a in data.get("actions", ())),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        overrides = {str(s): {str(i): v for i, v in vs.items()} for s, vs in self.overrides.items()}
+        return {
+            "source": self.source,
+            "seed": self.seed,
+            "overrides": overrides,
+            "auto_backward": self.auto_backward,
+            "actions": list(self.actions),
+        }
