@@ -40,7 +40,7 @@ def _statement(method: str, *args: ast.expr) -> ast.stmt:
     return ast.Expr(_hook(method, *args))
 
 
-def _const(value: object) -> ast.expr:
+def _const(value: str | int | bool | None) -> ast.expr:
     return ast.Constant(value)
 
 

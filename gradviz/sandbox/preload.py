@@ -12,19 +12,20 @@ import sys
 
 import numpy  # noqa: F401
 import torch
-import torch._dynamo  # noqa: F401  (the first optimizer a process makes imports it: 2-3 s)
-import torch.autograd.forward_ad  # noqa: F401
-import torch.func  # noqa: F401
+import torch._dynamo
+import torch.autograd.forward_ad
+import torch.func
 import torch.utils.data  # noqa: F401
 
-import gradviz.api  # noqa: F401
-import gradviz.graph.build  # noqa: F401
-import gradviz.graph.wire  # noqa: F401
-import gradviz.replay  # noqa: F401
-import gradviz.sandbox.audit  # noqa: F401
-import gradviz.sandbox.confine  # noqa: F401
+import gradviz.api
+import gradviz.graph.build
+import gradviz.graph.wire
+import gradviz.replay
+import gradviz.sandbox.audit
+import gradviz.sandbox.confine
 import gradviz.sandbox.failure  # noqa: F401
 import gradviz.sandbox.program as program
+from gradviz.sandbox.request import Request
 
 WARM_UP = """
 import math, random, functools, dataclasses, collections, itertools
@@ -56,7 +57,7 @@ def warm_up() -> None:
     """Run a small program of gradviz's own in this process (trusted text, not a user's)."""
     stdout, stderr = sys.stdout, sys.stderr
     try:
-        result = program.run_request(program.Request(WARM_UP))
+        result = program.run_request(Request(WARM_UP))
     finally:
         sys.stdout, sys.stderr = stdout, stderr
     if not result["ok"]:

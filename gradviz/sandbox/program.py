@@ -134,8 +134,8 @@ class _FunctionalCapture:
         self.real = autograd_functional.jacobian, autograd_functional.hessian
 
     def __enter__(self) -> None:
-        autograd_functional.jacobian = self.wrap("jacobian", self.real[0])  # type: ignore[assignment]
-        autograd_functional.hessian = self.wrap("hessian", self.real[1])  # type: ignore[assignment]
+        autograd_functional.jacobian = self.wrap("jacobian", self.real[0])
+        autograd_functional.hessian = self.wrap("hessian", self.real[1])
 
     def __exit__(self, *exc: object) -> None:
         autograd_functional.jacobian, autograd_functional.hessian = self.real

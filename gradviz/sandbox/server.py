@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import gradviz.sandbox.preload  # noqa: F401  (everything a child needs, imported once here)
+import gradviz.sandbox.preload
 from gradviz.sandbox.confine import Confinement, confine, default_readable
-from gradviz.sandbox.program import Request, run_request
+from gradviz.sandbox.program import run_request
+from gradviz.sandbox.request import Request
 
 MESSAGE_BYTES = 65_536
 """Largest control message (the program text travels through a pipe, not here)."""
@@ -108,8 +109,8 @@ def child_main(message: dict[str, Any], request_fd: int, result_fd: int, progres
         try:
             out = json.dumps(result, allow_nan=False, separators=(",", ":")).encode()
         except (ValueError, TypeError, RecursionError) as e:
-            out = json.dumps({"ok": False, "error": _internal(f"result not plain JSON: {e}")})
-            out = out.encode()
+            failure = {"ok": False, "error": _internal(f"result not plain JSON: {e}")}
+            out = json.dumps(failure).encode()
         if len(out) > int(message["result_bytes"]):
             megabytes = len(out) / 2**20
             text = f"the recorded graph is too big to send ({megabytes:.0f} MB)"
@@ -207,7 +208,7 @@ class Server:
                         self.shutdown()
                         return
                 else:
-                    child = self.children.get(key.fd)  # type: ignore[arg-type]
+                    child = self.children.get(key.fd)
                     if child is not None:
                         self.reap(child)
             now = time.monotonic()

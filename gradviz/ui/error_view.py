@@ -17,6 +17,8 @@ _TITLES = {
     "limit reached": "Limit reached",
     "error": "Error",
     "internal error": "Internal error",
+    "crashed": "PyTorch crashed",
+    "cancelled": "Cancelled",
 }
 
 
@@ -36,11 +38,20 @@ def pointer(source: str, line: int | None, col: int | None) -> str | None:
     return f"{gutter}{text}\n{' ' * len(gutter)}{pad}^"
 
 
+def traceback_text(detail: str) -> str:
+    """The user's frames as Python prints them, without the program's internal file name."""
+    return detail.replace('File "<program>", ', "").rstrip("\n")
+
+
 def show_failure(failure: Failure, source: str, *, stale: bool) -> None:
     """The failure as an error box (kind, ``line:col``, message) and the pointed line."""
     title = _TITLES.get(failure.kind, failure.kind.capitalize())
     st.error(f"**{title}** — {failure.text()}", icon=":material/error:")
-    shown = pointer(source, failure.line, failure.col)
+    # Through the program's own functions: Python's traceback of the user's frames.
+    if failure.detail.count('File "<program>"') > 1:
+        shown: str | None = traceback_text(failure.detail)
+    else:
+        shown = pointer(source, failure.line, failure.col)
     if shown is not None:
         st.code(shown, language=None)
     if stale:

@@ -9,12 +9,8 @@ BUDGET = 8.0
 
 
 def seconds_per_run(source: str) -> float:
-    """How long one run of the program takes: the cached run's own time.
-
-    A first run in a process can be trusted: the one-time cost that made it slow (the first
-    torch.optim optimizer importing torch._dynamo, 2-3 s) is paid when ``runs`` is imported,
-    and a first run of any gallery example now costs at most 0.06 s more than the next.
-    """
+    """How long one run of the program takes: the cached run's own time (the sandbox's
+    start-up is not counted: ``runs.execute`` waits for it before timing)."""
     return run_program(source).seconds
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
 import streamlit as st
 
-# The first torch.optim optimizer a process makes imports torch._dynamo (2-3 s, more on a busy
-# machine), which would count against a program's time limit: the server pays it at start.
-import torch._dynamo  # noqa: F401
-
 import gradviz
 from gradviz.curve import Overrides, Runner
 from gradviz.errors import GradvizError
 from gradviz.graph.model import Graph
+from gradviz.sandbox.pool import shared_pool
+
+# The fork server imports torch and warms up (several seconds): start it with the app, so the
+# first page load overlaps with it.
+threading.Thread(target=shared_pool().warm, name="gradviz-warm", daemon=True).start()
 
 SEED = 0
 """Seed of the program's own random generator: a shared link shows the same numbers."""
@@ -31,6 +33,8 @@ class Failure:
     message: str
     line: int | None = None
     col: int | None = None
+    detail: str = ""
+    """The program's own frames as Python prints them (source lines and carets)."""
 
     @property
     def place(self) -> str:
@@ -63,12 +67,13 @@ def execute(
     A GradvizError is the user's (syntax, refused, limit, error in the program). Anything else
     is a bug in gradviz: reported as an internal error, its traceback only in the server log.
     """
-    start = time.perf_counter()
     try:
+        shared_pool().warm()  # its start-up is not the program's time
+        start = time.perf_counter()
         graph = gradviz.run(source, seed=seed, overrides=overrides, actions=actions)
         return Outcome(graph, seconds=time.perf_counter() - start)
     except GradvizError as err:
-        return Outcome(None, Failure(err.kind, err.message, err.line, err.col))
+        return Outcome(None, Failure(err.kind, err.message, err.line, err.col, err.detail))
     except Exception as err:  # a gradviz bug: never a traceback on the page
         _log.exception("internal error while running a program")
         message = (

@@ -21,8 +21,8 @@ CASES = {
         "Syntax error",
         3,
     ),
-    "refused import": ("import torch\nimport os\nos.listdir('.')\n", "Not allowed", 2),
-    "dunder": ("import torch\nx = torch.ones(2)\nx.__class__\n", "Not allowed", 3),
+    "process": ("import torch\nimport os\nos.system('ls')\n", "Not allowed", 3),
+    "file": ("import torch\nx = torch.ones(2)\nopen('x.txt', 'w').write('x')\n", "Not allowed", 3),
     "infinite loop": ("import torch\nwhile True:\n    pass\n", "Limit reached", None),
     "shape mismatch": (
         "import torch\na = torch.ones(2, 3)\nb = torch.ones(4, 5)\nc = a @ b\n",

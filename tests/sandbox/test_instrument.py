@@ -140,10 +140,13 @@ def test_the_rewrite_keeps_docstrings_future_imports_and_plain_semantics() -> No
         def at(self, line: int | None) -> None: ...
         def line(self) -> int | None:
             return None
+
         def bind(self, name: str, value: object, top: bool) -> None:
             recorded.append((name, value))
+
         def bound(self, name: str, value: object, top: bool) -> object:
             return value
+
         def echo(self, line: int, value: object, last: bool) -> None: ...
 
     plain: dict[str, object] = {}
