@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -271,10 +272,23 @@ def window(x: float, points: int = 25) -> list[float]:
 
 
 def curve_values(
-    source: str, inp: InputChoice, out: OutputChoice, xs: Sequence[float], run: Runner
+    source: str,
+    inp: InputChoice,
+    out: OutputChoice,
+    xs: Sequence[float],
+    run: Runner,
+    workers: int = 1,
 ) -> list[float | None]:
-    """f at each x (None where the program failed there)."""
-    return [evaluate(source, inp, out, x, run) for x in xs]
+    """f at each x (None where the program failed there), ``workers`` runs at a time: each
+    run is a sandboxed process of its own, so they can go in parallel."""
+
+    def at(x: float) -> float | None:
+        return evaluate(source, inp, out, x, run)
+
+    if workers <= 1:
+        return [at(x) for x in xs]
+    with ThreadPoolExecutor(max_workers=workers) as threads:
+        return list(threads.map(at, xs))
 
 
 def _grad_of_leaf(graph: Graph, call_index: int, inp: InputChoice) -> float | None:

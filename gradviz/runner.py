@@ -41,6 +41,13 @@ def _amount(size: int) -> str:
     return f"{size / GIB:g} GiB" if size >= GIB else f"{size / 2**20:g} MB"
 
 
+def _too_big(limits: Limits) -> str:
+    return (
+        f"the recorded graph is bigger than the {_amount(limits.result_bytes)} a run may send "
+        "back: record fewer steps or smaller tensors"
+    )
+
+
 def _error(data: Any, limits: Limits) -> GradvizError:
     """The child's description of a failure, checked before it is believed."""
     if not isinstance(data, dict):
@@ -55,6 +62,8 @@ def _error(data: Any, limits: Limits) -> GradvizError:
     kind = _KINDS.get(str(data.get("kind")), SandboxError)
     if data.get("memory") is True:
         message = f"the program needed more than {_amount(limits.memory_bytes)} of memory"
+    if data.get("too_big") is True:
+        message = _too_big(limits)
     return kind(message[:4_000], line, col, detail)
 
 
@@ -66,11 +75,7 @@ def _ending_error(reply: Reply, limits: Limits) -> GradvizError | None:
     if ending.reason == "cancelled":
         return RunCancelled("the run was cancelled")
     if reply.too_big:
-        return LimitExceeded(
-            f"the recorded graph is bigger than {_amount(limits.result_bytes)}: "
-            "record fewer steps or smaller tensors",
-            line,
-        )
+        return LimitExceeded(_too_big(limits), line)
     if ending.reason == "deadline":
         return LimitExceeded(f"the program ran longer than {limits.seconds:g} s{at}", line)
     if ending.signal == signal.SIGXCPU:
@@ -115,7 +120,7 @@ def run(
     auto_backward: bool = True,
     actions: Sequence[str] = (),
     pool: Pool | None = None,
-    on_queued: Callable[[], None] | None = None,
+    on_wait: Callable[[str, float], None] | None = None,
     cancelled: threading.Event | None = None,
 ) -> Graph:
     """Run a PyTorch program in the sandbox and return what autograd did.
@@ -132,7 +137,9 @@ def run(
         actions: ``"backward"`` / ``"zero_grad"`` replayed after the program (the app's
             buttons): see ``gradviz.replay``.
         pool: The worker pool (default: the process's shared one).
-        on_queued: Called if the run has to wait for a free worker.
+        on_wait: Called about four times a second while the run waits, with ``"queued"``
+            (no free worker yet) or ``"running"`` and the seconds so far; if it raises, the
+            run is abandoned and its process killed.
         cancelled: Set it to abandon the run: its process is killed.
 
     Returns:
@@ -153,9 +160,7 @@ def run(
         actions=tuple(actions),
     )
     try:
-        reply = (pool or shared_pool()).run(
-            request, limits, on_queued=on_queued, cancelled=cancelled
-        )
+        reply = (pool or shared_pool()).run(request, limits, on_wait=on_wait, cancelled=cancelled)
     except ServerGone as e:
         raise SandboxError(str(e)) from None
     return graph_of(reply, limits)

@@ -2,9 +2,10 @@
 
 ``Pool.run`` hands a request to the fork server (``gradviz.sandbox.server``) and waits for
 its child's result: at most ``workers`` children run at once, the rest wait in a queue (the
-caller hears ``on_queued``). The result comes back through a pipe as JSON, never pickle, at
-most ``Limits.result_bytes`` of it; the host reads nothing else from the child. A run the
-caller abandons (``cancelled`` set) is killed, and a dead fork server is started again.
+caller hears about it through ``on_wait``). The result comes back through a pipe as JSON,
+never pickle, at most ``Limits.result_bytes`` of it; the host reads nothing else from the
+child. A run the caller abandons (``cancelled`` set, or an exception from its ``on_wait``) is
+killed, and a dead fork server is started again.
 
 No user text ever runs in this process: it only moves bytes and reads JSON.
 """
@@ -28,6 +29,8 @@ from gradviz.limits import Limits
 from gradviz.sandbox.request import Request
 
 _F_SETPIPE_SZ = 1031
+WAIT_TICK = 0.25
+"""Seconds between progress reports (and checks for an abandoned run) while a run waits."""
 START_SECONDS = 120.0
 """How long the fork server may take to import torch and warm up (a busy machine is slow)."""
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -220,33 +223,47 @@ class Pool:
         request: Request,
         limits: Limits,
         *,
-        on_queued: Callable[[], None] | None = None,
+        on_wait: Callable[[str, float], None] | None = None,
         cancelled: threading.Event | None = None,
     ) -> Reply:
-        """Run one request; blocks until its child has ended (or the run was cancelled).
+        """Run one request; blocks until its child has ended (or the run was abandoned).
+
+        Args:
+            on_wait: Called about every WAIT_TICK seconds while the run waits, with
+                ``"queued"`` or ``"running"`` and the seconds so far. If it raises (a page
+                that has moved on, say), the run is abandoned: its child is killed.
+            cancelled: Set it to abandon the run the same way.
 
         Raises:
             ServerGone: the fork server could not be started or died during the run.
         """
         waited = time.monotonic()
+
+        def tick(state: str) -> bool:
+            """Report progress; True when the run is to be abandoned."""
+            if on_wait is not None:
+                on_wait(state, time.monotonic() - waited)
+            return cancelled is not None and cancelled.is_set()
+
+        abandoned = Reply(b"", Ending(reason="cancelled"))
         if not self._slots.acquire(blocking=False):
-            if on_queued is not None:
-                on_queued()
-            while not self._slots.acquire(timeout=0.1):
-                if cancelled is not None and cancelled.is_set():
-                    return Reply(b"", Ending(reason="cancelled"))
+            while not self._slots.acquire(timeout=WAIT_TICK):
+                if tick("queued"):
+                    return abandoned
         try:
             self.running += 1
             self.most_running = max(self.most_running, self.running)
             queued = time.monotonic() - waited
-            reply = self._run(request, limits, cancelled)
+            reply = self._run(request, limits, lambda: tick("running"))
             reply.queued_seconds = queued
             return reply
+        except _Abandoned:
+            return abandoned
         finally:
             self.running -= 1
             self._slots.release()
 
-    def _run(self, request: Request, limits: Limits, cancelled: threading.Event | None) -> Reply:
+    def _run(self, request: Request, limits: Limits, abandon: Callable[[], bool]) -> Reply:
         server = self.server()
         payload = json.dumps(request.to_dict()).encode()
         request_r, request_w = os.pipe()
@@ -264,6 +281,7 @@ class Pool:
             raise ServerGone(f"the sandbox's worker stopped: {e}") from None
         os.close(request_r)
         os.close(result_w)
+        finished = False
         try:
             try:
                 os.write(request_w, payload)  # the child reads it as soon as it starts
@@ -271,44 +289,45 @@ class Pool:
                 pass  # the child died first: its ending says why
             finally:
                 os.close(request_w)
-            data, too_big = self._read(result_r, limits, cancelled, server, run_id)
-            if too_big or (cancelled is not None and cancelled.is_set()):
+            data, too_big = _read(result_r, limits.result_bytes, abandon, server)
+            if too_big:
                 server.cancel(run_id)
             if not pending.done.wait(timeout=30.0):
                 raise ServerGone("the sandbox's worker did not report the run's end")
             if pending.ending is None:
                 raise ServerGone("the sandbox's worker stopped during the run")
+            finished = True
             return Reply(data, pending.ending, too_big)
         finally:
+            if not finished:  # abandoned, or an exception from on_wait: kill the child
+                server.cancel(run_id)
             os.close(result_r)
             server.forget(run_id)
 
-    @staticmethod
-    def _read(
-        fd: int,
-        limits: Limits,
-        cancelled: threading.Event | None,
-        server: _Server,
-        run_id: int,
-    ) -> tuple[bytes, bool]:
-        """The child's result up to its end of the pipe (EOF) or ``result_bytes``."""
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if cancelled is not None and cancelled.is_set():
-                return b"", False
-            if not ready:
-                if not server.alive:
-                    return b"".join(parts), False
-                continue
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
+
+class _Abandoned(Exception):
+    """The caller gave the run up while it was reading the result."""
+
+
+def _read(fd: int, limit: int, abandon: Callable[[], bool], server: _Server) -> tuple[bytes, bool]:
+    """The child's result up to its end of the pipe (EOF), or (b"", True) past ``limit``."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        ready, _, _ = select.select([fd], [], [], WAIT_TICK)
+        if not ready:
+            if abandon():
+                raise _Abandoned
+            if not server.alive:
                 return b"".join(parts), False
-            size += len(chunk)
-            if size > limits.result_bytes:
-                return b"", True
-            parts.append(chunk)
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(parts), False
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        parts.append(chunk)
 
 
 _shared: Pool | None = None

@@ -111,10 +111,9 @@ def child_main(message: dict[str, Any], request_fd: int, result_fd: int, progres
         except (ValueError, TypeError, RecursionError) as e:
             failure = {"ok": False, "error": _internal(f"result not plain JSON: {e}")}
             out = json.dumps(failure).encode()
-        if len(out) > int(message["result_bytes"]):
-            megabytes = len(out) / 2**20
-            text = f"the recorded graph is too big to send ({megabytes:.0f} MB)"
-            out = json.dumps({"ok": False, "error": _limit(text)}).encode()
+        if len(out) > int(message["result_bytes"]):  # the host words the message
+            too_big = {**_limit(f"{len(out):,} bytes"), "too_big": True}
+            out = json.dumps({"ok": False, "error": too_big}).encode()
         _write_all(result_fd, out)
         code = 0
     finally:

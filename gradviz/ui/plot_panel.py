@@ -21,6 +21,7 @@ from gradviz.curve import (
 from gradviz.graph.model import Graph
 from gradviz.render.format import number
 from gradviz.render.plots import curve_figure
+from gradviz.sandbox.pool import shared_pool
 from gradviz.ui import state
 from gradviz.ui.actions import actions_for
 from gradviz.ui.options import Display
@@ -121,7 +122,8 @@ def point_controls(source: str, graph: Graph) -> Point | None:
 def _curve_ys(
     source: str, seed: int, inp: InputChoice, out: OutputChoice, xs: tuple[float, ...]
 ) -> list[float | None]:
-    return curve_values(source, inp, out, xs, runner(seed, cached=False))
+    workers = shared_pool().workers
+    return curve_values(source, inp, out, xs, runner(seed, cached=False), workers=workers)
 
 
 def curve_panel(source: str, graph: Graph, point: Point, display: Display) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-
-import streamlit as st
 
 import gradviz
 from gradviz.curve import Overrides, Runner
@@ -61,16 +61,21 @@ def execute(
     overrides: Overrides | None = None,
     seed: int = SEED,
     actions: tuple[str, ...] = (),
+    on_wait: Callable[[str, float], None] | None = None,
 ) -> Outcome:
-    """Run the program (then replay the buttons' ``actions``); never raises.
+    """Run the program (then replay the buttons' ``actions``); never raises a gradviz error.
 
     A GradvizError is the user's (syntax, refused, limit, error in the program). Anything else
     is a bug in gradviz: reported as an internal error, its traceback only in the server log.
+    Streamlit's own rerun and stop signals, raised from ``on_wait`` when the page moves on,
+    pass through (they are BaseExceptions): the run is then abandoned and its process killed.
     """
     try:
         shared_pool().warm()  # its start-up is not the program's time
         start = time.perf_counter()
-        graph = gradviz.run(source, seed=seed, overrides=overrides, actions=actions)
+        graph = gradviz.run(
+            source, seed=seed, overrides=overrides, actions=actions, on_wait=on_wait
+        )
         return Outcome(graph, seconds=time.perf_counter() - start)
     except GradvizError as err:
         return Outcome(None, Failure(err.kind, err.message, err.line, err.col, err.detail))
@@ -89,18 +94,45 @@ def _key(overrides: Overrides | None) -> tuple[tuple[int, tuple[tuple[int, float
     return tuple(sorted((seq, tuple(sorted(v.items()))) for seq, v in overrides.items()))
 
 
-# A shared resource, not cache_data: cache_data unpickles a fresh copy on every read, which costs
-# about a second per rerun for a 6,000-node graph. Runs are therefore shared between sessions
-# and must never be mutated: the panels derive new Graphs (dataclasses.replace) instead.
-@st.cache_resource(max_entries=256, show_spinner=False)
-def _cached(
-    source: str,
-    key: tuple[tuple[int, tuple[tuple[int, float], ...]], ...],
-    seed: int,
-    actions: tuple[str, ...] = (),
-) -> Outcome:
-    overrides = {seq: dict(values) for seq, values in key} or None
-    return execute(source, overrides, seed, actions)
+_Key = tuple[str, tuple[tuple[int, tuple[tuple[int, float], ...]], ...], int, tuple[str, ...]]
+
+
+class _Runs:
+    """Outcomes of recent runs, shared by every session (a run is a process: repeating one
+    for each student who opens the same example would be waste). Plain, not st.cache_*:
+    the page reports a run's progress while it waits, which a cached function may not do,
+    and cache_data would unpickle a fresh copy per read (a second for a 6,000-node graph).
+    The Outcomes are therefore shared and must never be mutated."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.outcomes: OrderedDict[_Key, Outcome] = OrderedDict()
+
+    def get(self, key: _Key) -> Outcome | None:
+        with self.lock:
+            outcome = self.outcomes.get(key)
+            if outcome is not None:
+                self.outcomes.move_to_end(key)
+            return outcome
+
+    def put(self, key: _Key, outcome: Outcome) -> None:
+        if outcome.failure is not None and outcome.failure.kind in _NOT_KEPT:
+            return
+        with self.lock:
+            self.outcomes[key] = outcome
+            self.outcomes.move_to_end(key)
+            while len(self.outcomes) > self.size:
+                self.outcomes.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.outcomes.clear()
+
+
+_NOT_KEPT = frozenset({"cancelled", "internal error"})
+"""Failures that say nothing about the program: the next run tries again."""
+RUNS = _Runs()
 
 
 def run_program(
@@ -108,10 +140,16 @@ def run_program(
     overrides: Overrides | None = None,
     seed: int = SEED,
     actions: tuple[str, ...] = (),
+    on_wait: Callable[[str, float], None] | None = None,
 ) -> Outcome:
-    """``execute``, cached by (program, overrides, seed, actions). The Outcome is shared:
+    """``execute``, remembered by (program, overrides, seed, actions). The Outcome is shared:
     read it, never change it."""
-    return _cached(source, _key(overrides), seed, actions)
+    key: _Key = (source, _key(overrides), seed, actions)
+    outcome = RUNS.get(key)
+    if outcome is None:
+        outcome = execute(source, overrides, seed, actions, on_wait)
+        RUNS.put(key, outcome)
+    return outcome
 
 
 def runner(seed: int = SEED, *, cached: bool = True) -> Runner:

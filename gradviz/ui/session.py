@@ -26,7 +26,18 @@ class View:
 def resolve(source: str) -> View:
     """Run the program (cached), replaying this session's button presses on it; on failure
     fall back to this session's last good run."""
-    outcome = run_program(source, actions=actions_for(source))
+    slot = st.empty()
+
+    def waiting(state: str, seconds: float) -> None:
+        # Also Streamlit's chance to stop this script when the page has moved on (a new
+        # Run, a closed tab): the exception it raises here abandons the run.
+        if state == "queued":
+            slot.caption(f"Queued: waiting for a free worker ({seconds:.0f} s)…")
+        elif seconds >= 0.5:
+            slot.caption(f"Running your program… {seconds:.1f} s")
+
+    outcome = run_program(source, actions=actions_for(source), on_wait=waiting)
+    slot.empty()
     if outcome.graph is not None:
         st.session_state[state.LAST_GOOD] = (source, outcome.graph)
         return View(source, outcome.graph, None, False)

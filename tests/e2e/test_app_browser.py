@@ -103,6 +103,41 @@ def test_type_a_program_and_run_it(page: Page, app_url: str) -> None:
     assert sorted(drawn_nodes(page)) == sorted(n.id for n in expected.nodes)
 
 
+NET = """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 2)
+        self.fc2 = nn.Linear(2, 1)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+net = Net()
+loss = net(torch.ones(4, 3)).pow(2).mean()
+loss.backward()
+"""
+
+
+def test_a_class_typed_in_the_editor_is_drawn_with_its_parameter_names(
+    page: Page, app_url: str
+) -> None:
+    open_app(page, app_url)
+    type_and_run(page, NET)
+    torch.manual_seed(0)  # the run's own seed
+    fc1, fc2 = torch.nn.Linear(3, 2), torch.nn.Linear(2, 1)
+    loss = fc2(torch.relu(fc1(torch.ones(4, 3)))).pow(2).mean()
+    loss.backward()
+    svg = graph_svg(page)
+    for name in ("net.fc1.weight", "net.fc1.bias", "net.fc2.weight", "net.fc2.bias", "loss"):
+        expect(svg).to_contain_text(name)
+    expect(svg).to_contain_text(f"value {number(loss.item())}")
+    assert fc2.bias.grad is not None
+    expect(svg).to_contain_text(f"grad [{number(fc2.bias.grad[0].item())}]")
+
+
 def test_ctrl_enter_runs(page: Page, app_url: str) -> None:
     open_app(page, app_url)
     program = DEFAULT.code.replace("tensor(2.0,", "tensor(1.0,")

@@ -1,0 +1,129 @@
+"""The host's pool: parallel runs with a bound, a queue, abandoned runs killed, a dead worker
+replaced, results bounded. Every graph checked against plain torch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+import gradviz
+from gradviz.errors import LimitExceeded, RunCancelled
+from gradviz.limits import Limits
+from gradviz.sandbox.pool import Pool
+
+
+def polynomial(x: float) -> str:
+    return (
+        "import torch\n"
+        f"x = torch.tensor({x}, requires_grad=True)\n"
+        "y = 2*x**4 + x**3 + 3*x**2 + 5*x + 1\n"
+        "y.backward()\n"
+    )
+
+
+def torch_grad(x: float) -> float:
+    t = torch.tensor(x, requires_grad=True)
+    (2 * t**4 + t**3 + 3 * t**2 + 5 * t + 1).backward()
+    assert t.grad is not None
+    return float(t.grad)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[Pool]:
+    pool = Pool(workers=2)
+    pool.warm()
+    yield pool
+    pool.close()
+
+
+def test_twenty_runs_from_twenty_threads_all_complete_within_the_bound(pool: Pool) -> None:
+    xs = [0.5 * i - 3 for i in range(20)]
+    grads: dict[float, float] = {}
+    queued: list[float] = []
+
+    def one(x: float) -> None:
+        def waiting(state: str, seconds: float) -> None:
+            if state == "queued":
+                queued.append(x)
+
+        graph = gradviz.run(polynomial(x), pool=pool, on_wait=waiting)
+        node = graph.find("x")[0]
+        assert node.grad is not None
+        grads[x] = float(node.grad.data)
+
+    pool.most_running = 0
+    threads = [threading.Thread(target=one, args=(x,)) for x in xs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(grads) == sorted(xs)  # none lost
+    for x in xs:
+        assert grads[x] == pytest.approx(torch_grad(x))
+    assert pool.most_running == 2  # the bound held, and was used
+    assert queued  # some had to wait
+    assert pool.running == 0
+
+
+def test_an_exception_from_on_wait_abandons_the_run_and_kills_it(pool: Pool) -> None:
+    started = time.monotonic()
+
+    def impatient(state: str, seconds: float) -> None:
+        if seconds > 0.5:
+            raise KeyboardInterrupt  # what a page that moved on raises, in spirit
+
+    with pytest.raises(KeyboardInterrupt):
+        gradviz.run("while True:\n    pass\n", pool=pool, on_wait=impatient)
+    assert time.monotonic() - started < 3
+    assert pool.running == 0
+    # The child is gone: the worker's only process left is the fork server itself.
+    server = pool.server()
+    children = _children(server.process.pid)
+    deadline = time.monotonic() + 5
+    while children and time.monotonic() < deadline:
+        time.sleep(0.1)
+        children = _children(server.process.pid)
+    assert children == []
+
+
+def test_a_cancelled_run_says_so(pool: Pool) -> None:
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    with pytest.raises(RunCancelled):
+        gradviz.run("while True:\n    pass\n", pool=pool, cancelled=cancel)
+
+
+def test_a_dead_worker_is_replaced(pool: Pool) -> None:
+    os.kill(pool.server().process.pid, signal.SIGKILL)
+    pool.server().process.wait(timeout=10)
+    graph = gradviz.run(polynomial(2.0), pool=pool)
+    grad = graph.find("x")[0].grad
+    assert grad is not None and grad.data == 93.0
+
+
+def test_a_result_past_its_bound_is_refused(pool: Pool) -> None:
+    small = Limits(result_bytes=20_000)
+    source = "import torch\nx = torch.ones(50, 50, requires_grad=True)\n(x * 2).sum().backward()\n"
+    with pytest.raises(LimitExceeded, match="bigger than"):
+        gradviz.run(source, limits=small, pool=pool)
+    assert gradviz.run(source, pool=pool).find("x")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
