@@ -1,4 +1,5 @@
-"""The command line: ``gradviz trace PROGRAM.py --format json|dot|svg`` and ``gradviz app``."""
+"""The command line: ``gradviz trace PROGRAM.py --format json|dot|svg``, ``gradviz app`` and
+``gradviz doctor``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gradviz.errors import GradvizError
+from gradviz.errors import GradvizError, SandboxError
 from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.render.svg import to_svg
-from gradviz.runner import run
+from gradviz.runner import run, sandbox_report
+from gradviz.sandbox.probe import complete, describe
 
 APP = Path(__file__).with_name("ui") / "streamlit_app.py"
 
@@ -33,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--theme", choices=("light", "dark", "projector"), default="light")
 
     commands.add_parser("app", help="start the Streamlit app (other options go to streamlit run)")
+    commands.add_parser("doctor", help="which sandbox layers this machine's kernel offers")
     return parser
 
 
@@ -81,15 +84,43 @@ def trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def doctor() -> int:
+    """Print the sandbox's layers here; exit 0 if all hold (the app may serve other machines)."""
+    try:
+        report = sandbox_report()
+    except SandboxError as exc:
+        return _fail(f"gradviz doctor: {exc}")
+    for line in describe(report.layers, report.readable):
+        print(line)
+    if complete(report.layers):
+        print("complete: the app may serve other machines (a class)")
+        return 0
+    print("incomplete: the app runs programs only for a browser on this machine")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args, extra = _parser().parse_known_args(argv)
+    if args.command in ("trace", "doctor") and extra:
+        _parser().error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "trace":
-        if extra:
-            _parser().error(f"unrecognized arguments: {' '.join(extra)}")
         return trace(args)
-    # Everything after `app` (e.g. --server.port 8600) goes to `streamlit run`.
+    if args.command == "doctor":
+        return doctor()
+    # Everything after `app` (e.g. --server.port 8600) goes to `streamlit run`. Without every
+    # sandbox layer the app listens on this machine only, unless told otherwise.
+    if not any(a.startswith("--server.address") for a in extra) and not _complete_here():
+        print("gradviz: the sandbox is incomplete here (gradviz doctor): serving on localhost only")
+        extra = ["--server.address", "127.0.0.1", *extra]
     command = [sys.executable, "-m", "streamlit", "run", str(APP), *extra]
     return subprocess.call(command)
+
+
+def _complete_here() -> bool:
+    try:
+        return complete(sandbox_report().layers)
+    except SandboxError:
+        return False
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from gradviz.errors import (
 from gradviz.graph.model import Graph
 from gradviz.graph.wire import WireError, from_wire
 from gradviz.limits import GIB, Limits
+from gradviz.sandbox.layers import SandboxReport
 from gradviz.sandbox.pool import Pool, Reply, ServerGone, shared_pool
 from gradviz.sandbox.request import Request
 
@@ -164,3 +165,15 @@ def run(
     except ServerGone as e:
         raise SandboxError(str(e)) from None
     return graph_of(reply, limits)
+
+
+def sandbox_report(pool: Pool | None = None) -> SandboxReport:
+    """The layers each sandboxed child applies here, and where it may read.
+
+    Raises:
+        SandboxError: the sandbox's worker could not be started.
+    """
+    try:
+        return (pool or shared_pool()).report()
+    except ServerGone as e:
+        raise SandboxError(str(e)) from None

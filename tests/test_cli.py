@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from gradviz import cli
+from gradviz.runner import sandbox_report
+from gradviz.sandbox.probe import complete
 from gradviz.render.svg import NO_ENGINE_MESSAGE, svg_engine
 
 POLY = (
@@ -100,3 +102,13 @@ def test_a_bad_program_is_one_line_exit_2(
     assert len(lines) == 1 and "Traceback" not in err
     assert not (tmp_path / "out.txt").exists()
     assert lines[0].startswith(f"{path}{where}") and words.lower() in lines[0].lower()
+
+
+def test_doctor_reports_the_layers_the_children_apply(capsys: pytest.CaptureFixture[str]) -> None:
+    report = sandbox_report()
+    code = cli.main(["doctor"])
+    out = capsys.readouterr().out
+    assert code == (0 if complete(report.layers) else 1)
+    assert ("seccomp: no sockets" in out) == report.layers.seccomp
+    assert (f"Landlock ABI {report.layers.landlock}" in out) == (report.layers.landlock is not None)
+    assert ("complete:" in out) == complete(report.layers)

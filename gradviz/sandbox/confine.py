@@ -19,6 +19,7 @@ from pathlib import Path
 
 from gradviz.sandbox import audit, landlock, rlimits, seccomp_filter
 from gradviz.sandbox.errors import SandboxUnavailable
+from gradviz.sandbox.layers import Layers
 
 _SYSTEM_LIBRARIES = ("/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
 _DEVICES = ("/dev/null", "/dev/urandom")
@@ -107,16 +108,6 @@ class Confinement:
     seccomp: bool = True
     rlimits: bool = True
     audit: bool = True
-
-
-@dataclass(frozen=True)
-class Layers:
-    """The layers that hold: Landlock's ABI (None when not applied) and the others' switches."""
-
-    landlock: int | None
-    seccomp: bool
-    rlimits: bool
-    audit: bool
 
 
 def _single_thread() -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradviz.limits import Limits
+from gradviz.sandbox.layers import Layers, SandboxReport
 from gradviz.sandbox.request import Request
 
 _F_SETPIPE_SZ = 1031
@@ -110,6 +111,7 @@ class _Server:
         if not ready.get("ready"):
             self.close()
             raise ServerGone("the sandbox's worker did not start (see the server log)")
+        self.report = SandboxReport(Layers(**ready["layers"]), tuple(ready["readable"]))
         host.settimeout(None)
         threading.Thread(target=self._listen, name="gradviz-sandbox", daemon=True).start()
 
@@ -210,6 +212,10 @@ class Pool:
     def warm(self) -> None:
         """Start the fork server now rather than at the first run."""
         self.server()
+
+    def report(self) -> SandboxReport:
+        """The kernel layers the children apply (starts the fork server if needed)."""
+        return self.server().report
 
     def close(self) -> None:
         """Stop the fork server; a later run starts a new one."""

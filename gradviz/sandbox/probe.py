@@ -16,7 +16,8 @@ import time
 from collections.abc import Sequence
 
 from gradviz.sandbox import landlock, rlimits, seccomp_filter
-from gradviz.sandbox.confine import Layers, default_readable
+from gradviz.sandbox.confine import default_readable
+from gradviz.sandbox.layers import Layers
 
 _TIMEOUT = 10.0
 _NOTHING = Layers(landlock=None, seccomp=False, rlimits=False, audit=False)

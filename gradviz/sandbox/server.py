@@ -13,6 +13,7 @@ The server itself runs only gradviz's code; user text exists only in the childre
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import mmap
@@ -28,6 +29,8 @@ from typing import Any
 
 import gradviz.sandbox.preload
 from gradviz.sandbox.confine import Confinement, confine, default_readable
+from gradviz.sandbox.layers import Layers
+from gradviz.sandbox.probe import probe
 from gradviz.sandbox.program import run_request
 from gradviz.sandbox.request import Request
 
@@ -36,6 +39,8 @@ MESSAGE_BYTES = 65_536
 _PR_SET_PDEATHSIG = 1
 READABLE = default_readable()
 """Where children may read, found once here (the server runs from /, outside any project)."""
+LAYERS = Layers(landlock=None, seccomp=False, rlimits=False, audit=False)
+"""The layers this kernel offers (``probe`` at start): every child applies all of them."""
 
 
 @dataclass
@@ -97,6 +102,9 @@ def child_main(message: dict[str, Any], request_fd: int, result_fd: int, progres
             memory_bytes=int(message["memory_bytes"]),
             cpu_seconds=max(1, int(message["cpu_seconds"])),
             readable=READABLE,
+            landlock=LAYERS.landlock is not None,
+            seccomp=LAYERS.seccomp,
+            rlimits=LAYERS.rlimits,
             audit=bool(message["audit"]),
         )
         try:
@@ -196,7 +204,9 @@ class Server:
         return True
 
     def serve(self) -> None:
-        send(self.sock, {"ready": True, "pid": os.getpid()})
+        layers = dataclasses.asdict(LAYERS)
+        ready = {"ready": True, "pid": os.getpid(), "layers": layers, "readable": READABLE}
+        send(self.sock, ready)
         while True:
             now = time.monotonic()
             deadlines = [c.deadline for c in self.children.values() if c.reason is None]
@@ -222,7 +232,9 @@ class Server:
 
 
 def main() -> None:
+    global LAYERS
     sock = socket.socket(fileno=int(sys.argv[1]))
+    LAYERS = probe()  # before any thread or warm-up: a clean fork
     gradviz.sandbox.preload.warm_up()
     gc.freeze()  # the children share these objects: their collections skip them
     Server(sock).serve()

@@ -8,6 +8,7 @@ import streamlit as st
 
 from gradviz.graph.model import Graph
 from gradviz.ui import state
+from gradviz.ui.about import remote_refusal
 from gradviz.ui.actions import actions_for
 from gradviz.ui.runs import Failure, run_program
 
@@ -26,6 +27,9 @@ class View:
 def resolve(source: str) -> View:
     """Run the program (cached), replaying this session's button presses on it; on failure
     fall back to this session's last good run."""
+    refusal = remote_refusal()
+    if refusal is not None:
+        return View(source, None, Failure("refused", refusal), False)
     slot = st.empty()
 
     def waiting(state: str, seconds: float) -> None:

@@ -8,6 +8,7 @@ draw it.
 import streamlit as st
 
 from gradviz.ui import (
+    about,
     downloads,
     editor,
     error_view,
@@ -29,6 +30,7 @@ with st.sidebar:
     source = editor.sidebar()
     display = options.options_panel()
     options.apply_style(display)  # page-wide CSS, emitted where it takes no room
+    about.about_panel()
 
 view = session.resolve(source)
 if view.failure is not None:

@@ -6,7 +6,7 @@ import resource
 import socket
 
 from gradviz.sandbox import landlock
-from gradviz.sandbox.confine import Layers
+from gradviz.sandbox.layers import Layers
 from gradviz.sandbox.probe import complete, describe, probe
 
 
