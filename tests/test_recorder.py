@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import math
 import pickle
+from typing import Any
 
 import pytest
 import torch
@@ -246,3 +247,28 @@ def test_the_collector_is_paused_while_recording_and_resumed_after() -> None:
     with pytest.raises(gradviz.ProgramError):  # a failing program resumes it too
         gradviz.run("import torch\nx = torch.ones(2, requires_grad=True)\n1 / 0\n")
     assert gc.isenabled()
+
+
+def test_record_works_when_another_library_has_wrapped_the_backward_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What TorchLens does once imported: torch's functions become (*args, **kwargs) wrappers.
+    for owner, name in ((torch.autograd, "grad"), (torch.autograd, "backward")):
+        real = getattr(owner, name)
+
+        def wrapper(*args: Any, __real: Any = real, **kwargs: Any) -> Any:
+            return __real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+    with gradviz.record() as rec:
+        x = torch.tensor([1.0, 2.0], requires_grad=True)
+        (g,) = torch.autograd.grad((x**3).sum(), x, create_graph=True)
+        torch.autograd.backward(g.sum())
+    assert rec.graph is not None
+    grad_call, backward_call = rec.graph.backward_calls
+    assert grad_call.kind == "grad" and grad_call.create_graph
+    result = grad_call.results[0]
+    assert result is not None and result.data == [3.0, 12.0]  # torch: 3x²
+    leaf = rec.graph.find("x")[0]
+    assert backward_call.leaf_grads[leaf.id] is not None
+    assert backward_call.leaf_grads[leaf.id].data == [6.0, 12.0]  # d(sum 3x²)/dx = 6x

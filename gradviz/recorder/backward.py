@@ -6,7 +6,6 @@ after, so nothing of gradviz stays attached to the user's graph.
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,7 +22,6 @@ recording the node, and a graph this big is read through summaries anyway."""
 
 ACCUMULATE_GRAD: Any = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]
 """The class of a leaf's autograd Node (its ``variable`` is the leaf)."""
-_SIGNATURES: dict[Callable[..., Any], inspect.Signature] = {}
 _SAVED_NAMES: dict[type, list[tuple[str, str, str | None]]] = {}
 _SAVES_RESULT: dict[type, bool] = {}
 _FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
@@ -138,25 +136,50 @@ def _origin() -> str | None:
     return found
 
 
-def _bind(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    sig = _SIGNATURES.get(func)
-    if sig is None:
-        sig = _SIGNATURES[func] = inspect.signature(func)
-    bound = sig.bind(*args, **kwargs)
-    return bound.arguments
+_PARAMETERS = {
+    "tensor": ("self", "gradient", "retain_graph", "create_graph", "inputs"),
+    "backward": (
+        "tensors",
+        "grad_tensors",
+        "retain_graph",
+        "create_graph",
+        "grad_variables",
+        "inputs",
+    ),
+    "grad": (
+        "outputs",
+        "inputs",
+        "grad_outputs",
+        "retain_graph",
+        "create_graph",
+        "only_inputs",
+        "allow_unused",
+        "is_grads_batched",
+        "materialize_grads",
+    ),
+}
+"""Parameters of Tensor.backward, autograd.backward and autograd.grad, in order. Written out
+rather than read with inspect.signature: another library (TorchLens) may have replaced the
+functions with ``(*args, **kwargs)`` wrappers."""
+
+
+def _bind(kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {**dict(zip(_PARAMETERS[kind], args, strict=False)), **kwargs}
 
 
 def capture_backward(
     recording: Recording, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """Run ``func`` (a backward entry point) with hooks that record what the engine did."""
-    params = _bind(func, args, kwargs)
     if func is torch.Tensor.backward:
+        params = _bind("tensor", args, kwargs)
         kind, roots, grads = "backward", [params["self"]], _as_list(params.get("gradient"))
     elif func is torch.autograd.backward:
+        params = _bind("backward", args, kwargs)
         kind, roots = "backward", _as_list(params["tensors"])
         grads = _as_list(params.get("grad_tensors"))
     else:
+        params = _bind("grad", args, kwargs)
         kind, roots = "grad", _as_list(params["outputs"])
         grads = _as_list(params.get("grad_outputs"))
     create_graph = bool(params.get("create_graph", False))
