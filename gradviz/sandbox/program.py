@@ -31,6 +31,7 @@ from gradviz.render.format import shape_text
 from gradviz.replay import replay
 from gradviz.sandbox.failure import describe
 from gradviz.sandbox.instrument import FILENAME, HOOKS, instrument
+from gradviz.sandbox.plotting import PlottingStub
 from gradviz.sandbox.request import Request
 from gradviz.values import maybe_snapshot, snapshot, tensors_in
 
@@ -227,12 +228,14 @@ def run_request(request: Request, progress: Any = None) -> dict[str, Any]:
     linecache.cache[FILENAME] = (len(request.source), None, lines, FILENAME)  # tracebacks' text
     out = _Output()
     notes: list[str] = []
+    plotting = PlottingStub(hooks.line)
+    plotting.install()
     _seed(request.seed)
     streams = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = out
     try:
         with _FunctionalCapture(recording):
-            return _run(request, code, namespace, recording, hooks, out, notes)
+            return _run(request, code, namespace, recording, hooks, out, notes, plotting)
     finally:
         sys.stdout, sys.stderr = streams
 
@@ -245,6 +248,7 @@ def _run(
     hooks: ProgramHooks,
     out: _Output,
     notes: list[str],
+    plotting: PlottingStub,
 ) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught, no_gc():
         warnings.simplefilter("default")
@@ -277,7 +281,8 @@ def _run(
             graph.echoes = list(hooks.echoes)
             if out.dropped:
                 notes.append(f"The printed output was cut at {OUTPUT_LIMIT:,} characters.")
-            graph.notes = notes + _warning_notes(caught)
+            skipped = plotting.note()
+            graph.notes = notes + ([skipped] if skipped else []) + _warning_notes(caught)
             return {"ok": True, "graph": to_wire(graph)}
         except Exception as e:
             return {"ok": False, "error": describe(e, "building the graph"), "stdout": out.text()}
