@@ -4,10 +4,10 @@
 #   docker run --rm -p 8501:8501 gradviz
 #
 # The sandbox needs nothing from Docker beyond its defaults: no --privileged, no extra
-# capabilities. Each child confines itself with Landlock and a seccomp filter of its own
-# (allowed under Docker's default seccomp profile, which permits landlock_* and seccomp()
-# since Docker 23), so the container runs as an ordinary user. `docker run --rm gradviz
-# gradviz doctor` says which layers hold on your host's kernel.
+# capabilities. Each child confines itself with Landlock and a seccomp filter of its own,
+# which Docker's default seccomp profile allows (seccomp(), and landlock_* since
+# moby/moby#43199, 2022), so the container runs as an ordinary user.
+# `docker run --rm gradviz gradviz doctor` says which layers hold on your host's kernel.
 FROM python:3.11-slim
 
 # libseccomp2 for pyseccomp; nothing else is needed at run time (graphviz-pure lays out SVGs).
