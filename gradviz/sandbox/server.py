@@ -116,6 +116,9 @@ def child_main(message: dict[str, Any], request_fd: int, result_fd: int, progres
         result = run_request(request, memoryview(progress).cast("i"))
         try:
             out = json.dumps(result, allow_nan=False, separators=(",", ":")).encode()
+        except MemoryError:
+            failure = {"ok": False, "error": {**_limit("memory"), "memory": True}}
+            out = json.dumps(failure).encode()
         except (ValueError, TypeError, RecursionError) as e:
             failure = {"ok": False, "error": _internal(f"result not plain JSON: {e}")}
             out = json.dumps(failure).encode()
