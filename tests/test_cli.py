@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from gradviz import cli
+from gradviz.render.svg import NO_ENGINE_MESSAGE, svg_engine
 from gradviz.runner import sandbox_report
 from gradviz.sandbox.probe import complete
-from gradviz.render.svg import NO_ENGINE_MESSAGE, svg_engine
 
 POLY = (
     "import torch\nx = torch.tensor(2.0, requires_grad=True)\n"

@@ -39,6 +39,11 @@ from gradviz.recorder.teardown import DEEP_GRAPH_NODES, keep_until_unused
 from gradviz.values import SnapshotBatch, TensorValue
 
 _BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
+_CUSTOM_FUNCTION: Any = torch.autograd.function.BackwardCFunction
+"""The base of a custom ``torch.autograd.Function``'s node (``MyExpBackward``). Its output's
+record was made by the last op inside ``forward``, which runs without grad: that op's inputs
+and its no_grad flag are not the Function's."""
+_STOPPED = frozenset({"no_grad", "detached", "shared_storage"})
 
 
 def friendly_op(class_name: str) -> str:
@@ -145,7 +150,7 @@ class _Builder:
             if fn is not None
         ]
         record = self.by_fn.get(id(obj))
-        if record is not None:
+        if record is not None and not isinstance(obj, _CUSTOM_FUNCTION):
             for i, t in enumerate(record.inputs):
                 if not t.requires_grad:
                     found.append((t, i, "constant"))
@@ -261,10 +266,13 @@ class _Builder:
                 dtype=dtype, requires_grad=True, value=value, grad=grad_value,
                 saved=saved_values, flags=["internal"],
             )  # fmt: skip
+        flags = record.flags
+        if flags and isinstance(fn, _CUSTOM_FUNCTION):
+            flags = flags - _STOPPED
         return Node(
             id=node_id, kind="op", name=record.name, op=class_name, label=label, shape=shape,
             dtype=dtype, requires_grad=True, value=value, grad=grad_value, saved=saved_values,
-            flags=sorted(record.flags) if record.flags else [], module=record.module,
+            flags=sorted(flags) if flags else [], module=record.module,
             seq=record.seq, line=record.line,
         )  # fmt: skip
 

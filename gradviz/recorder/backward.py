@@ -55,11 +55,26 @@ def walk_nodes(roots: list[Any]) -> Iterator[Any]:
                 stack.append(child)
 
 
+SCRATCH: dict[str, frozenset[str]] = {
+    "MkldnnRnnLayerBackward0": frozenset({"result3"}),  # oneDNN's workspace
+    "CudnnRnnBackward0": frozenset({"result3"}),  # cuDNN's reserve space
+    "MiopenRnnBackward0": frozenset({"result3"}),  # MIOpen's reserve space
+    "CudnnBatchNormBackward0": frozenset({"result3"}),  # cuDNN's reserve space
+}
+"""Saved outputs that are a library's scratch memory, partly never written: their numbers
+mean nothing and change from run to run, so they are shown as ``SCRATCH_TEXT``."""
+SCRATCH_TEXT = "workspace (scratch memory)"
+
+
 def _saved_names(node: Any) -> list[tuple[str, str, str | None]]:
-    """(key, attribute, raw attribute or None) of each thing ``node``'s type saves."""
+    """(key, attribute, raw attribute or None) of each thing ``node``'s type saves; the
+    attribute is "" for scratch memory (see SCRATCH)."""
     attrs = set(dir(node))
+    scratch = SCRATCH.get(type(node).__name__, frozenset())
     names = [
-        (a[7:], a, "_raw" + a if "_raw" + a in attrs else None)
+        (a[7:], "", None)
+        if a[7:] in scratch
+        else (a[7:], a, "_raw" + a if "_raw" + a in attrs else None)
         for a in sorted(attrs)
         if a.startswith("_saved_")
     ]
@@ -78,6 +93,9 @@ def saved_of(node: Any) -> dict[str, Any]:
         names = _saved_names(node)
     out: dict[str, Any] = {}
     for key, attr, raw in names:
+        if not attr:
+            out[key] = SCRATCH_TEXT
+            continue
         if raw is not None:
             # The stored tensor itself: no unpacking, so no new tensor tied to ``node``.
             # None means freed or an absent optional tensor: the attribute tells which.

@@ -37,6 +37,9 @@ _RANDOM_NAMES = frozenset(
     }
 )
 _DETACHING = frozenset({"detach", "data"})
+_in_transform = torch._C._are_functorch_transforms_active
+"""Whether a torch.func transform (grad, vmap, jacrev...) is running: its tensors are
+functorch's wrappers, whose values cannot be read, so nothing made inside one is recorded."""
 
 # What the mode does with each torch function, cached per function: most calls are plain.
 _PLAIN, _BACKWARD, _GET, _SET, _RANDOM = range(5)
@@ -104,6 +107,8 @@ class RecordingMode(TorchFunctionMode):
         elif kind != _PLAIN:
             return self._special(kind, func, args, kwargs or {})
         out = func(*args, **kwargs) if kwargs else func(*args)
+        if _in_transform():
+            return out
         if isinstance(out, torch.Tensor):
             inputs: list[torch.Tensor] = []
             for a in args:  # _tensors(args, inputs), inlined: this runs once per torch call
@@ -125,6 +130,8 @@ class RecordingMode(TorchFunctionMode):
         self, kind: int, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """Backward entry points and attribute access."""
+        if _in_transform():  # torch.func.grad calls autograd.grad on its wrappers
+            return func(*args, **kwargs)
         if kind == _BACKWARD:
             return capture_backward(self.recording, func, args, kwargs)
         if kind == _GET:
@@ -187,8 +194,15 @@ class RecordingMode(TorchFunctionMode):
             return
         if name == "zero_" and rec.grad_owner(tensor) is not None:
             rec.add_event("zero_grad")
-        elif not torch.is_grad_enabled() and tensor.is_leaf and tensor.requires_grad:
-            rec.add_event("step")  # a manual update such as `x -= lr * x.grad`
+        elif (
+            not torch.is_grad_enabled()
+            and tensor.is_leaf
+            and tensor.requires_grad
+            and tensor.grad is not None
+        ):
+            # A manual update such as `x -= lr * x.grad`. Without a gradient the leaf is being
+            # initialized (nn.init's fill_ and zero_ run under no_grad): not a step.
+            rec.add_event("step")
         elif name == "detach_":
             record = rec.track(tensor, "input")
             if record not in rec.leaf_candidates:  # it has just become a leaf

@@ -14,6 +14,10 @@ import torch
 
 from gradviz.values import TensorValue, snapshots
 
+_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+_engine_node = torch._C._current_autograd_node
+"""The autograd Node the engine is running on this thread (None outside backward)."""
+
 EVENT_FULL_LIMIT = 256
 """Per-event snapshots of leaves carry values in full only up to this size (they repeat per
 step of a loop, so they are kept small)."""
@@ -213,6 +217,12 @@ class Recording:
         are named only at the top level: their parameters are then named by path from there.
         """
         if isinstance(value, torch.Tensor):
+            if _wrapped(value):  # a torch.func transform's wrapper: see mode._in_transform
+                return
+            if _engine_node() is not None:
+                # Inside a custom Function's backward or a hook: the engine's gradients are
+                # shown by the backward call's steps, not as tensors of the program's graph.
+                return
             rec = self.track(value, "input")
             if rec.name is None or (top and rec.seq in self.inner_names):
                 rec.name = name
@@ -233,8 +243,11 @@ class Recording:
             self.module_classes.setdefault(path, type(sub).__name__)
         for path, param in module.named_parameters(prefix=name):
             rec = self.track(param, "parameter")
-            if rec.name is None:
+            # The path wins over a name from inside a method (``self.w = nn.Parameter(...)``
+            # in ``__init__`` names it ``self.w``), as a top-level name does.
+            if rec.name is None or rec.seq in self.inner_names:
                 rec.name, rec.func = path, "parameter"
+                self.inner_names.discard(rec.seq)
 
     # -- leaves ----------------------------------------------------------------------------
     def leaves(self) -> list[TensorRecord]:

@@ -49,6 +49,9 @@ opt.zero_grad()
 print(x, loss, f"{loss.item():.3f}")
 jacobian(lambda v: v * 2, torch.ones(2))
 torch.func.grad(lambda v: (v ** 2).sum())(torch.ones(2))
+import torch.autograd.forward_ad as fwAD
+with fwAD.dual_level():
+    fwAD.unpack_dual(fwAD.make_dual(torch.ones(2), torch.ones(2)) * 2)
 loss
 """
 

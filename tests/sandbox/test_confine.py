@@ -19,8 +19,8 @@ import torch
 from gradviz.sandbox import landlock
 from gradviz.sandbox.audit import Refused
 from gradviz.sandbox.confine import Confinement, confine, default_readable
-from gradviz.sandbox.layers import Layers
 from gradviz.sandbox.errors import SandboxUnavailable
+from gradviz.sandbox.layers import Layers
 from tests.sandbox import forked
 from tests.sandbox.forked import CANARY, ok, run
 
