@@ -9,8 +9,15 @@ import torch
 
 import gradviz
 from gradviz import curve
-from gradviz.curve import InputChoice, OutputChoice
-from gradviz.examples import by_key
+from gradviz.curve import (
+    InputChoice,
+    OutputChoice,
+    compute_curve,
+    default_choices,
+    evaluate,
+    input_value,
+)
+from gradviz.examples import EXAMPLES, Example, by_key
 from gradviz.graph.model import Graph
 
 POLY = by_key("polynomial").code
@@ -208,3 +215,27 @@ loss.backward()
     (loss,) = moved.find("loss")
     assert loss.value is not None
     assert loss.value.data == pytest.approx(out.pow(2).mean().item(), rel=1e-6)
+
+
+def _sandbox_run(source: str, overrides: dict[int, dict[int, float]] | None) -> Graph:
+    return gradviz.run(source, overrides=overrides)
+
+
+@pytest.mark.parametrize(
+    "example", [e for e in EXAMPLES if e.key != "stop_tracking"], ids=lambda e: e.key
+)
+def test_every_gallery_curve_has_its_point_on_it_and_slopes_that_agree(example: Example) -> None:
+    # The curve once varied nothing (an nn.Linear's bias set by hand overwrote the override)
+    # or read the wrong node (the override's own ops shifted every later seq).
+    graph = gradviz.run(example.code)
+    choices = default_choices(graph)
+    if choices is None:
+        pytest.skip("no curve for this example")
+    inp, out = choices
+    x0 = input_value(graph, inp)
+    assert x0 is not None
+    curve = compute_curve(example.code, graph, inp, out, x0, _sandbox_run, xs=[x0])
+    assert curve.y is not None
+    assert evaluate(example.code, inp, out, x0, _sandbox_run) == pytest.approx(curve.y)
+    assert curve.autograd.value is not None and curve.finite_difference.value is not None
+    assert curve.finite_difference.value == pytest.approx(curve.autograd.value, rel=2e-2, abs=1e-3)

@@ -159,11 +159,15 @@ class RecordingMode(TorchFunctionMode):
         out: torch.Tensor,
         grad_enabled: bool | None = None,
     ) -> None:
+        rec = self.recording
         for t in inputs:
             if t is out:  # in place: the tensor changed, no new tensor
+                if rec.unused_overrides:
+                    rec.keep_override(out)
                 self._note_in_place(name, out)
                 return
-        rec = self.recording
+        if rec.unused_overrides:
+            rec.overrides_used(inputs)
         by_id = rec.by_id
         if id(out) in by_id:
             return

@@ -139,6 +139,8 @@ class Recording:
     ) -> None:
         self.generator = generator
         self.overrides = overrides or {}
+        self.unused_overrides: dict[int, tuple[torch.Tensor, dict[int, float]]] = {}
+        """Overridden tensors not used yet, by id: an in-place change sets them again."""
         self.records: list[TensorRecord] = []
         self.by_id: dict[int, TensorRecord] = {}
         self.leaf_candidates: list[TensorRecord] = []
@@ -199,12 +201,32 @@ class Recording:
     def _override(self, rec: TensorRecord) -> None:
         values = self.overrides.get(rec.seq)
         if values:
-            with torch.no_grad():
-                # Through .data: a view of the tensor itself would be a no_grad view of it,
-                # which autograd forbids the program to change in place later (nn.init does).
-                flat = rec.tensor.data.view(-1)
-                for index, value in values.items():
-                    flat[index] = value
+            self._set(rec.tensor, values)
+            self.unused_overrides[id(rec.tensor)] = (rec.tensor, values)
+
+    @staticmethod
+    def _set(tensor: torch.Tensor, values: dict[int, float]) -> None:
+        # Unrecorded (the override is gradviz's, and recording it would shift every later
+        # seq); through .data, since a view of the tensor itself would be a no_grad view,
+        # which autograd forbids the program to change in place later (nn.init does).
+        with torch.no_grad(), torch._C.DisableTorchFunction():
+            flat = tensor.data.view(-1)
+            for index, value in values.items():
+                flat[index] = value
+
+    def keep_override(self, tensor: torch.Tensor) -> None:
+        """The program changed ``tensor`` in place before using it (``fill_``, ``copy_``,
+        ``nn.init``): its overridden elements are set again, so the curve varies the value
+        the program set by hand, not the one it overwrote."""
+        pending = self.unused_overrides.get(id(tensor))
+        if pending is not None and pending[0] is tensor:
+            self._set(tensor, pending[1])
+
+    def overrides_used(self, inputs: list[torch.Tensor]) -> None:
+        """``inputs`` were used: from now on the program's own changes to them stand (an
+        optimizer's step moves the point)."""
+        for t in inputs:
+            self.unused_overrides.pop(id(t), None)
 
     def record_of(self, tensor: torch.Tensor) -> TensorRecord | None:
         return self.by_id.get(id(tensor))
