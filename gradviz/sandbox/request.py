@@ -1,9 +1,13 @@
-"""What the host asks a sandboxed child to run: plain data, sent as JSON."""
+"""What the host and a sandboxed child send each other: plain data, as JSON."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+END = b"\n"
+"""Ends a child's complete result (JSON never holds a raw newline): the host need not wait
+for the child's exit to trust it."""
 
 
 @dataclass(frozen=True)

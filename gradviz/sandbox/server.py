@@ -32,7 +32,7 @@ from gradviz.sandbox.confine import Confinement, confine, default_readable
 from gradviz.sandbox.layers import Layers
 from gradviz.sandbox.probe import probe
 from gradviz.sandbox.program import run_request
-from gradviz.sandbox.request import Request
+from gradviz.sandbox.request import END, Request
 
 MESSAGE_BYTES = 65_536
 """Largest control message (the program text travels through a pipe, not here)."""
@@ -111,7 +111,7 @@ def child_main(message: dict[str, Any], request_fd: int, result_fd: int, progres
             confine(limits, keep_fds=[result_fd], workdir=message["workdir"])
         except Exception as e:  # never run a program in a half-confined process
             failure = {"ok": False, "error": _internal(f"the sandbox could not be set up: {e}")}
-            _write_all(result_fd, json.dumps(failure).encode())
+            _write_all(result_fd, json.dumps(failure).encode() + END)
             raise
         result = run_request(request, memoryview(progress).cast("i"))
         try:
@@ -125,7 +125,8 @@ def child_main(message: dict[str, Any], request_fd: int, result_fd: int, progres
         if len(out) > int(message["result_bytes"]):  # the host words the message
             too_big = {**_limit(f"{len(out):,} bytes"), "too_big": True}
             out = json.dumps({"ok": False, "error": too_big}).encode()
-        _write_all(result_fd, out)
+        _write_all(result_fd, out + END)
+        os.close(result_fd)  # the host has it all now, before this process's slow teardown
         code = 0
     finally:
         os._exit(code)
