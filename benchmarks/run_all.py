@@ -14,10 +14,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import draw_vs_torchviz
+import load
 import memory
 import record_overhead
+import sandbox_boundary
 import scaling
 import torch
+import vs_torchlens
 from _bench import table
 
 TARGETS = {"draw": 1.0, "record": 3.0}
@@ -30,6 +33,9 @@ def main() -> None:
     draw = draw_vs_torchviz.rows()
     record = record_overhead.rows()
     scale = scaling.rows()
+    boundary, split = sandbox_boundary.tables()
+    lens = vs_torchlens.rows()
+    users = load.rows()  # last: its browser pages load the whole machine
     summary: list[list[object]] = []
     for row in draw:
         ratio = float(str(row[5]).rstrip("×"))
@@ -45,6 +51,9 @@ def main() -> None:
     growth = scale[-1]  # per-node cost at 100,000 nodes / at 10,000 (1.0×: linear)
     for what, i in (("record+build time", 2), ("draw time", 4), ("Python memory", 6)):
         summary.append([f"per node, 100k / 10k nodes: {what}", growth[i], "", ""])
+    summary += sandbox_boundary.summary(boundary)
+    summary += vs_torchlens.summary(lens)
+    summary += load.summary(users)
     print(table("summary", ("measure", "ratio", "target", ""), summary))
     print()
     print(table("draw vs make_dot", draw_vs_torchviz.HEADER, draw))
@@ -54,6 +63,14 @@ def main() -> None:
     print(table("memory, 2,000-layer chain", memory.HEADER, mem))
     print()
     print(table("cost per node (scaling)", scaling.HEADER, scale))
+    print()
+    print(table("sandbox boundary: run() vs in-process", sandbox_boundary.HEADER, boundary))
+    print()
+    print(table("where the boundary goes (ms)", sandbox_boundary.SPLIT_HEADER, split))
+    print()
+    print(table("gradviz vs TorchLens", vs_torchlens.HEADER, lens))
+    print()
+    print(table("concurrent users (s)", load.HEADER, users))
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
 
