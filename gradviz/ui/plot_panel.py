@@ -70,7 +70,7 @@ def point_controls(source: str, graph: Graph) -> Point | None:
         graph: Its plain run, without overrides.
     """
     seconds = seconds_per_run(source)
-    if seconds * CURVE_RUNS > CURVE_BUDGET:
+    if seconds * CURVE_RUNS / shared_pool().workers > CURVE_BUDGET:  # they run in parallel
         st.caption(
             f"No curve: each run of this program takes {seconds:.1f} s, and the curve needs "
             f"about {CURVE_RUNS} of them."

@@ -70,13 +70,22 @@ def execute(
     Streamlit's own rerun and stop signals, raised from ``on_wait`` when the page moves on,
     pass through (they are BaseExceptions): the run is then abandoned and its process killed.
     """
+    queued = 0.0
+
+    def waiting(state: str, seconds: float) -> None:
+        nonlocal queued
+        if state == "queued":  # waiting for a worker is not the program's time either
+            queued = seconds
+        if on_wait is not None:
+            on_wait(state, seconds)
+
     try:
         shared_pool().warm()  # its start-up is not the program's time
         start = time.perf_counter()
         graph = gradviz.run(
-            source, seed=seed, overrides=overrides, actions=actions, on_wait=on_wait
+            source, seed=seed, overrides=overrides, actions=actions, on_wait=waiting
         )
-        return Outcome(graph, seconds=time.perf_counter() - start)
+        return Outcome(graph, seconds=time.perf_counter() - start - queued)
     except GradvizError as err:
         return Outcome(None, Failure(err.kind, err.message, err.line, err.col, err.detail))
     except Exception as err:  # a gradviz bug: never a traceback on the page
