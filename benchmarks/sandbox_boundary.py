@@ -66,7 +66,6 @@ SPLIT_HEADER = (
     "run extra",
     "encode extra",
     "pipe",
-    "exit+reap",
     "host decode extra",
     "rest",
     "boundary",
@@ -74,8 +73,9 @@ SPLIT_HEADER = (
 """Milliseconds, medians; the pieces add up to the boundary. fork: to the child's first line;
 confine: ``confine()``; run extra: ``run_request`` in the confined child minus in the plain
 process; encode extra: ``json.dumps`` in the child minus in the plain process; pipe: writing
-the JSON while the host reads it; exit+reap: the child's exit (its address space torn down)
-until EOF and ``waitpid``; host decode extra: ``runner.graph_of`` (``json.loads`` and
+the JSON while the host reads it, until the child closes its end (as the server's child does,
+before its slow exit, which the host no longer waits for); host decode extra:
+``runner.graph_of`` (``json.loads`` and
 ``from_wire``) in this process, the real host, minus the same in the plain process; rest:
 what ``run()`` costs beyond all that (the pool's and the server's messages, threads)."""
 
@@ -157,11 +157,11 @@ def _forked(source: str, workdir: str) -> dict[str, Any]:
             marks.append(time.perf_counter())
             out = json.dumps(result, allow_nan=False, separators=(",", ":")).encode()
             marks.append(time.perf_counter())
+            stamps[: 8 * 4] = struct.pack("4d", *marks)
             view = memoryview(out)
             while view:
                 view = view[os.write(result_w, view) :]
-            marks.append(time.perf_counter())
-            stamps[: 8 * 5] = struct.pack("5d", *marks)
+            os.close(result_w)  # the host has it all: the exit's teardown is off the path
             code = 0
         finally:
             os._exit(code)
@@ -171,16 +171,16 @@ def _forked(source: str, workdir: str) -> dict[str, Any]:
         parts.append(chunk)
     eof = time.perf_counter()
     os.close(result_r)
-    _, status = os.waitpid(pid, 0)
-    reaped = time.perf_counter()
     data = b"".join(parts)
     loaded = json.loads(data)
     decoded = time.perf_counter()
+    if loaded.get("ok"):
+        from_wire(loaded["graph"])
+    done = time.perf_counter()
+    _, status = os.waitpid(pid, 0)
     if status != 0 or not loaded.get("ok"):
         raise RuntimeError(f"the emulated child failed (status {status}): {data[:300]!r}")
-    from_wire(loaded["graph"])
-    done = time.perf_counter()
-    started, confined, ran, encoded, written = struct.unpack("5d", stamps[: 8 * 5])
+    started, confined, ran, encoded = struct.unpack("4d", stamps[: 8 * 4])
     stamps.close()
     return {
         "total": done - before,
@@ -188,11 +188,9 @@ def _forked(source: str, workdir: str) -> dict[str, Any]:
         "confine": confined - started,
         "run": ran - confined,
         "encode": encoded - ran,
-        "pipe": written - encoded,
-        "exit+reap": reaped - written,
-        "decode": decoded - reaped,
+        "pipe": eof - encoded,
+        "decode": decoded - eof,
         "from_wire": done - decoded,
-        "eof": eof - written,
     }
 
 
@@ -337,7 +335,6 @@ def _pieces(
         _median(forked, "run") - _median(inside, "run"),
         _median(forked, "encode") - _median(inside, "encode"),
         _median(forked, "pipe"),
-        _median(forked, "exit+reap"),
         statistics.median(host) - decode_b,
     ]
     return [ms(p) for p in pieces] + [ms(boundary - sum(pieces)), ms(boundary)]

@@ -5,6 +5,9 @@ text gives a Graph (``session.resolve``), the controls choose what of it to show
 draw it.
 """
 
+# plotly imports pandas lazily, and two script threads doing so at once see a half-imported
+# module ("partially initialized module 'pandas'"): import it before any session draws.
+import pandas  # noqa: F401
 import streamlit as st
 
 from gradviz.ui import (
