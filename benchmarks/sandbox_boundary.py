@@ -97,6 +97,7 @@ def _warm_worker() -> None:
 
 def _in_process(source: str) -> dict[str, Any]:
     """(b): record+build, encode as the child does, decode and validate as the host does."""
+    from gradviz.gc_pause import no_gc
     from gradviz.graph.wire import from_wire
     from gradviz.sandbox.program import run_request
     from gradviz.sandbox.request import Request
@@ -107,10 +108,11 @@ def _in_process(source: str) -> dict[str, Any]:
     t1 = time.perf_counter()
     data = json.dumps(result, allow_nan=False, separators=(",", ":")).encode()
     t2 = time.perf_counter()
-    loaded = json.loads(data)
-    t3 = time.perf_counter()
-    graph = from_wire(loaded["graph"])
-    t4 = time.perf_counter()
+    with no_gc():  # as runner.graph_of decodes
+        loaded = json.loads(data)
+        t3 = time.perf_counter()
+        graph = from_wire(loaded["graph"])
+        t4 = time.perf_counter()
     return {
         "total": t4 - t0,
         "run": t1 - t0,
@@ -125,6 +127,7 @@ def _in_process(source: str) -> dict[str, Any]:
 def _forked(source: str, workdir: str) -> dict[str, Any]:
     """One run as the fork server's child does it (gradviz/sandbox/server.py child_main),
     timed on both sides of the fork."""
+    from gradviz.gc_pause import no_gc
     from gradviz.graph.wire import from_wire
     from gradviz.limits import Limits
     from gradviz.sandbox.confine import Confinement, confine, default_readable
@@ -172,11 +175,12 @@ def _forked(source: str, workdir: str) -> dict[str, Any]:
     eof = time.perf_counter()
     os.close(result_r)
     data = b"".join(parts)
-    loaded = json.loads(data)
-    decoded = time.perf_counter()
-    if loaded.get("ok"):
-        from_wire(loaded["graph"])
-    done = time.perf_counter()
+    with no_gc():  # as runner.graph_of decodes
+        loaded = json.loads(data)
+        decoded = time.perf_counter()
+        if loaded.get("ok"):
+            from_wire(loaded["graph"])
+        done = time.perf_counter()
     _, status = os.waitpid(pid, 0)
     if status != 0 or not loaded.get("ok"):
         raise RuntimeError(f"the emulated child failed (status {status}): {data[:300]!r}")

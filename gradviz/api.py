@@ -13,6 +13,7 @@ import torch
 from gradviz.gc_pause import no_gc
 from gradviz.graph.build import build_graph
 from gradviz.graph.model import Graph
+from gradviz.identity import identity
 from gradviz.recorder import Recording, RecordingSession
 from gradviz.render.dot import RenderOptions, dot_lines
 
@@ -33,9 +34,11 @@ def default_roots(recording: Recording) -> list[torch.Tensor]:
         roots.extend(call.roots)
         roots.extend(r for r in call.results if r is not None and r.grad_fn is not None)
     roots.extend(recording.named)
-    consumed = {id(t) for r in recording.records for t in r.inputs}
+    consumed = {identity(t) for r in recording.records for t in r.inputs}
     roots.extend(  # not .is_leaf: has a grad_fn (cheaper than making grad_fn's Python object)
-        r.tensor for r in recording.records if not r.tensor.is_leaf and id(r.tensor) not in consumed
+        r.tensor
+        for r in recording.records
+        if not r.tensor.is_leaf and identity(r.tensor) not in consumed
     )
     return roots
 

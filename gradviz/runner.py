@@ -23,6 +23,7 @@ from gradviz.errors import (
     RunCancelled,
     SandboxError,
 )
+from gradviz.gc_pause import no_gc
 from gradviz.graph.model import Graph
 from gradviz.graph.wire import WireError, from_wire
 from gradviz.limits import GIB, Limits
@@ -98,18 +99,19 @@ def graph_of(reply: Reply, limits: Limits) -> Graph:
     problem = _ending_error(reply, limits)
     if problem is not None:
         raise problem
-    try:
-        result = json.loads(reply.data)
-    except (ValueError, RecursionError):
-        raise SandboxError("the sandbox sent back something that is not JSON") from None
-    if not isinstance(result, dict) or not isinstance(result.get("ok"), bool):
-        raise SandboxError("the sandbox sent back an unexpected result")
-    if not result["ok"]:
-        raise _error(result.get("error"), limits)
-    try:
-        return from_wire(result.get("graph"))
-    except WireError as e:
-        raise SandboxError(f"the sandbox sent back an invalid graph: {e}") from None
+    with no_gc():  # hundreds of thousands of small lists: the collector's passes would double it
+        try:
+            result = json.loads(reply.data)
+        except (ValueError, RecursionError):
+            raise SandboxError("the sandbox sent back something that is not JSON") from None
+        if not isinstance(result, dict) or not isinstance(result.get("ok"), bool):
+            raise SandboxError("the sandbox sent back an unexpected result")
+        if not result["ok"]:
+            raise _error(result.get("error"), limits)
+        try:
+            return from_wire(result.get("graph"))
+        except WireError as e:
+            raise SandboxError(f"the sandbox sent back an invalid graph: {e}") from None
 
 
 def run(
@@ -123,6 +125,7 @@ def run(
     pool: Pool | None = None,
     on_wait: Callable[[str, float], None] | None = None,
     cancelled: threading.Event | None = None,
+    background: bool = False,
 ) -> Graph:
     """Run a PyTorch program in the sandbox and return what autograd did.
 
@@ -142,6 +145,8 @@ def run(
             (no free worker yet) or ``"running"`` and the seconds so far; if it raises, the
             run is abandoned and its process killed.
         cancelled: Set it to abandon the run: its process is killed.
+        background: A run no one is waiting to see (the app's curve points): it waits while
+            any other run is queued.
 
     Returns:
         The Graph, with the program's printed output, its last value and notes.
@@ -161,7 +166,9 @@ def run(
         actions=tuple(actions),
     )
     try:
-        reply = (pool or shared_pool()).run(request, limits, on_wait=on_wait, cancelled=cancelled)
+        reply = (pool or shared_pool()).run(
+            request, limits, on_wait=on_wait, cancelled=cancelled, background=background
+        )
     except ServerGone as e:
         raise SandboxError(str(e)) from None
     return graph_of(reply, limits)

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from gradviz.identity import identity
 from gradviz.recorder.recording import LiveCall, Recording
 from gradviz.recorder.teardown import keep_until_unused
 from gradviz.values import snapshot
@@ -46,12 +47,12 @@ def walk_nodes(roots: list[Any]) -> Iterator[Any]:
     stack = [r for r in roots if r is not None]
     while stack:
         node = stack.pop()
-        if id(node) in seen:
+        if identity(node) in seen:
             continue
-        seen.add(id(node))
+        seen.add(identity(node))
         yield node
         for child, _ in node.next_functions:
-            if child is not None and id(child) not in seen:
+            if child is not None and identity(child) not in seen:
                 stack.append(child)
 
 

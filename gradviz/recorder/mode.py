@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
+from gradviz.identity import identity
 from gradviz.recorder.backward import capture_backward, is_backward_call
 from gradviz.recorder.recording import Recording
 
@@ -169,10 +170,10 @@ class RecordingMode(TorchFunctionMode):
         if rec.unused_overrides:
             rec.overrides_used(inputs)
         by_id = rec.by_id
-        if id(out) in by_id:
+        if identity(out) in by_id:
             return
         for t in inputs:
-            if id(t) not in by_id:
+            if identity(t) not in by_id:
                 rec.track(t, "input")
         record = rec.note_result(out, name, inputs)
         if out.requires_grad:

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from gradviz.identity import identity
 from gradviz.values import TensorValue, snapshots
 
 _wrapped = torch._C._functorch.is_functorch_wrapped_tensor
@@ -168,7 +169,7 @@ class Recording:
     def track(self, tensor: torch.Tensor, func: str) -> TensorRecord:
         """The record of ``tensor``, created if it is new. For tensors seen rather than made
         (an input, a parameter): they get no module, wherever they were first seen."""
-        rec = self.by_id.get(id(tensor))
+        rec = self.by_id.get(identity(tensor))
         if rec is None:
             rec = TensorRecord(tensor, len(self.records), func, self.line)
             self._add(rec)
@@ -183,7 +184,7 @@ class Recording:
         module = stack[-1] if stack else None
         rec = TensorRecord(tensor, len(self.records), func, self.line, module, inputs)
         self.records.append(rec)
-        self.by_id[id(tensor)] = rec
+        self.by_id[identity(tensor)] = rec
         if tensor.is_leaf:  # not .grad_fn: that would tie a Python object to every Node
             self.leaf_candidates.append(rec)
         if self.overrides:
@@ -192,7 +193,7 @@ class Recording:
 
     def _add(self, rec: TensorRecord) -> None:
         self.records.append(rec)
-        self.by_id[id(rec.tensor)] = rec
+        self.by_id[identity(rec.tensor)] = rec
         if rec.tensor.is_leaf:
             self.leaf_candidates.append(rec)
         if self.overrides:
@@ -202,7 +203,7 @@ class Recording:
         values = self.overrides.get(rec.seq)
         if values:
             self._set(rec.tensor, values)
-            self.unused_overrides[id(rec.tensor)] = (rec.tensor, values)
+            self.unused_overrides[identity(rec.tensor)] = (rec.tensor, values)
 
     @staticmethod
     def _set(tensor: torch.Tensor, values: dict[int, float]) -> None:
@@ -218,7 +219,7 @@ class Recording:
         """The program changed ``tensor`` in place before using it (``fill_``, ``copy_``,
         ``nn.init``): its overridden elements are set again, so the curve varies the value
         the program set by hand, not the one it overwrote."""
-        pending = self.unused_overrides.get(id(tensor))
+        pending = self.unused_overrides.get(identity(tensor))
         if pending is not None and pending[0] is tensor:
             self._set(tensor, pending[1])
 
@@ -226,10 +227,10 @@ class Recording:
         """``inputs`` were used: from now on the program's own changes to them stand (an
         optimizer's step moves the point)."""
         for t in inputs:
-            self.unused_overrides.pop(id(t), None)
+            self.unused_overrides.pop(identity(t), None)
 
     def record_of(self, tensor: torch.Tensor) -> TensorRecord | None:
-        return self.by_id.get(id(tensor))
+        return self.by_id.get(identity(tensor))
 
     def bind(self, name: str, value: object, top: bool = True) -> None:
         """The program bound ``name`` to ``value``: name tensors and modules' parameters.
@@ -261,7 +262,7 @@ class Recording:
         if module not in self.named_modules:
             self.named_modules.append(module)
         for path, sub in module.named_modules(prefix=name):
-            self.module_paths.setdefault(id(sub), path)
+            self.module_paths.setdefault(identity(sub), path)
             self.module_classes.setdefault(path, type(sub).__name__)
         for path, param in module.named_parameters(prefix=name):
             rec = self.track(param, "parameter")

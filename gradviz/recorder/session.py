@@ -14,6 +14,7 @@ from torch.nn.modules.module import (
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from gradviz import gc_pause
+from gradviz.identity import identity
 from gradviz.recorder.mode import RecordingMode
 from gradviz.recorder.recording import Recording
 
@@ -61,7 +62,7 @@ class RecordingSession:
     def _enter_module(self, module: torch.nn.Module, args: Any) -> None:
         if self._mine():
             rec = self.recording
-            path = rec.module_paths.get(id(module))
+            path = rec.module_paths.get(identity(module))
             cls = type(module).__name__
             if path is None:  # a module the program never named: called by its class
                 parent = rec.module_stack[-1] if rec.module_stack else None
