@@ -28,6 +28,7 @@ from pathlib import Path
 from gradviz.limits import Limits
 from gradviz.sandbox.layers import Layers, SandboxReport
 from gradviz.sandbox.request import END, Request
+from gradviz.sandbox.slots import Slots
 
 _F_SETPIPE_SZ = 1031
 WAIT_TICK = 0.25
@@ -194,7 +195,7 @@ class Pool:
     def __init__(self, workers: int | None = None, *, audit: bool = True) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.audit = audit
-        self._slots = threading.BoundedSemaphore(self.workers)
+        self._slots = Slots(self.workers)
         self._server: _Server | None = None
         self._start_lock = threading.Lock()
         self.running = 0
@@ -231,6 +232,7 @@ class Pool:
         *,
         on_wait: Callable[[str, float], None] | None = None,
         cancelled: threading.Event | None = None,
+        background: bool = False,
     ) -> Reply:
         """Run one request; blocks until its child has ended (or the run was abandoned).
 
@@ -239,6 +241,7 @@ class Pool:
                 ``"queued"`` or ``"running"`` and the seconds so far. If it raises (a page
                 that has moved on, say), the run is abandoned: its child is killed.
             cancelled: Set it to abandon the run the same way.
+            background: Wait behind every run not in the background (see ``slots``).
 
         Raises:
             ServerGone: the fork server could not be started or died during the run.
@@ -252,10 +255,13 @@ class Pool:
             return cancelled is not None and cancelled.is_set()
 
         abandoned = Reply(b"", Ending(reason="cancelled"))
-        if not self._slots.acquire(blocking=False):
-            while not self._slots.acquire(timeout=WAIT_TICK):
+        self._slots.enter_queue(background)
+        try:
+            while not self._slots.acquire(background, timeout=WAIT_TICK):
                 if tick("queued"):
                     return abandoned
+        finally:
+            self._slots.leave_queue(background)
         try:
             self.running += 1
             self.most_running = max(self.most_running, self.running)

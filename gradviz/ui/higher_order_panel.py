@@ -77,7 +77,7 @@ def _pair(graph: Graph, pair: GradientGraph, display: Display) -> None:
 def _curves(
     source: str, seed: int, chain: DerivativeChain, xs: tuple[float, ...]
 ) -> list[list[float | None]]:
-    return derivative_curves(source, chain, xs, runner(seed, cached=False))
+    return derivative_curves(source, chain, xs, runner(seed, cached=False, background=True))
 
 
 def _plot(source: str, graph: Graph, chain: DerivativeChain, display: Display) -> None:

@@ -50,7 +50,9 @@ def _curves(
     source: str, seed: int, path: OptimizerPath, seq: int, shared: bool, points: int
 ) -> list[tuple[list[float], list[float | None]]] | None:
     xs = grid(path, points)
-    curves = loss_curves(source, path, seq, xs, runner(seed, cached=False), shared=shared)
+    curves = loss_curves(
+        source, path, seq, xs, runner(seed, cached=False, background=True), shared=shared
+    )
     return None if curves is None else [(c.xs, c.ys) for c in curves]
 
 

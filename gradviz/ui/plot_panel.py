@@ -123,7 +123,9 @@ def _curve_ys(
     source: str, seed: int, inp: InputChoice, out: OutputChoice, xs: tuple[float, ...]
 ) -> list[float | None]:
     workers = shared_pool().workers
-    return curve_values(source, inp, out, xs, runner(seed, cached=False), workers=workers)
+    return curve_values(
+        source, inp, out, xs, runner(seed, cached=False, background=True), workers=workers
+    )
 
 
 def curve_panel(source: str, graph: Graph, point: Point, display: Display) -> None:

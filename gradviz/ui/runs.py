@@ -62,6 +62,7 @@ def execute(
     seed: int = SEED,
     actions: tuple[str, ...] = (),
     on_wait: Callable[[str, float], None] | None = None,
+    background: bool = False,
 ) -> Outcome:
     """Run the program (then replay the buttons' ``actions``); never raises a gradviz error.
 
@@ -83,7 +84,12 @@ def execute(
         shared_pool().warm()  # its start-up is not the program's time
         start = time.perf_counter()
         graph = gradviz.run(
-            source, seed=seed, overrides=overrides, actions=actions, on_wait=waiting
+            source,
+            seed=seed,
+            overrides=overrides,
+            actions=actions,
+            on_wait=waiting,
+            background=background,
         )
         return Outcome(graph, seconds=time.perf_counter() - start - queued)
     except GradvizError as err:
@@ -161,19 +167,21 @@ def run_program(
     return outcome
 
 
-def runner(seed: int = SEED, *, cached: bool = True) -> Runner:
+def runner(seed: int = SEED, *, cached: bool = True, background: bool = False) -> Runner:
     """A Runner for ``gradviz.curve``: runs that raise GradvizError when they fail.
 
     Args:
         seed: The program's seed.
         cached: Go through the run cache (the curve's many points are cached as one list
             instead, so they need not fill the cache one Graph each).
+        background: Queue behind the runs users wait to see (``gradviz.run``'s).
     """
 
     def run(source: str, overrides: Overrides | None) -> Graph:
-        outcome = (
-            run_program(source, overrides, seed) if cached else execute(source, overrides, seed)
-        )
+        if cached:
+            outcome = run_program(source, overrides, seed)
+        else:
+            outcome = execute(source, overrides, seed, background=background)
         if outcome.graph is None:
             failure = outcome.failure or Failure("error", "no graph")
             raise GradvizError(failure.message, failure.line, failure.col)

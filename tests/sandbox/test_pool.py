@@ -127,3 +127,26 @@ def _children(pid: int) -> list[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry))
     return found
+
+
+def test_a_run_someone_waits_for_overtakes_queued_background_runs(pool: Pool) -> None:
+    finished: list[str] = []
+    lock = threading.Lock()
+
+    def one(name: str, x: float, background: bool) -> None:
+        graph = gradviz.run(polynomial(x), pool=pool, background=background)
+        node = graph.find("x")[0]
+        assert node.grad is not None and float(node.grad.data) == torch_grad(x)
+        with lock:
+            finished.append(name)
+
+    threads = [threading.Thread(target=one, args=(f"curve {i}", 0.1 * i, True)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)  # the curve's runs are queued (two run at a time)
+    main = threading.Thread(target=one, args=("graph", 2.0, False))
+    main.start()
+    for thread in [*threads, main]:
+        thread.join(60)
+    assert len(finished) == 9
+    assert finished.index("graph") <= 3, finished  # at most the two running, one just starting
