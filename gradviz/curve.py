@@ -385,9 +385,11 @@ def autograd_slope(
 ) -> Slope:
     """d f / d x from autograd at the graph's point (``graph`` is the run at ``x``)."""
     value = recorded_slope(graph, inp, out)
-    if value is not None:
-        return Slope(value, f"autograd: {inp.label}.grad after the program's first backward")
-    return rerun_slope(source, graph, inp, out, x, run)
+    if value is None:
+        return rerun_slope(source, graph, inp, out, x, run)
+    if graph.backward_calls[0].kind == "grad":  # it returns the gradient; .grad stays None
+        return Slope(value, "autograd: what the program's first autograd.grad returned")
+    return Slope(value, f"autograd: {inp.label}.grad after the program's first backward")
 
 
 def step_size(x: float, dtype: str) -> float:

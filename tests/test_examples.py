@@ -57,7 +57,7 @@ def test_example_matches_torch(example: Any) -> None:
         checked += 1
         if node.kind == "leaf":
             if tensor.grad is None:
-                assert node.grad is None or "grad_not_accumulated" in node.flags
+                assert node.grad is None, f"{example.key}: {name}.grad is None in torch"
             else:
                 assert node.grad is not None and close(node.grad, tensor.grad), name
     assert checked or printed, example.key
@@ -88,3 +88,16 @@ def test_gallery_is_complete_and_written_here() -> None:
     assert matching("x = 1") is None
     with pytest.raises(KeyError):
         by_key("nope")
+
+
+@pytest.mark.parametrize("key", ["autograd_grad", "second_derivative"])
+def test_autograd_grad_leaves_grad_none_and_its_result_is_the_calls(key: str) -> None:
+    graph = gradviz.run(by_key(key).code)
+    namespace, _ = plain(by_key(key).code)
+    leaf = next(n for n in graph.nodes if n.kind == "leaf")
+    assert leaf.name is not None and namespace[leaf.name].grad is None
+    assert leaf.grad is None and "grad_not_accumulated" in leaf.flags
+    returned = [n for n in graph.nodes if n.label == "autograd.grad"]
+    assert returned, "the tensor the program bound the result to says what made it"
+    for node in returned:
+        assert node.name is not None and close(node.value, namespace[node.name])

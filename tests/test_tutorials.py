@@ -65,6 +65,7 @@ def test_t002b_autograd_grad_shows_the_result_without_accumulating() -> None:
     assert call.kind == "grad" and call.inputs == [w.id]
     assert call.results[0].data == pytest.approx([1.0] * 5)
     assert "grad_not_accumulated" in w.flags
+    assert w.grad is None  # as torch's: the returned gradient is the call's result, not .grad
     assert graph.result is not None and graph.result.startswith("(tensor([1., 1., 1., 1., 1.])")
 
 

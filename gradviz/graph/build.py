@@ -26,6 +26,7 @@ from gradviz.graph.model import (
     NodeStep,
 )
 from gradviz.graph.paths import common_module
+from gradviz.identity import identity
 from gradviz.recorder.backward import (
     ACCUMULATE_GRAD,
     SAVED_TENSORS_MAX_NODES,
@@ -73,9 +74,9 @@ class _Builder:
         for r in recording.records:
             fn = r.tensor.grad_fn
             if fn is not None and r.tensor.output_nr == 0:
-                self.by_fn.setdefault(id(fn), r)
+                self.by_fn.setdefault(identity(fn), r)
         self.ids: dict[int, str] = {}
-        self.order: list[Any] = []  # also keeps every object keyed by id() alive
+        self.order: list[Any] = []  # also keeps every object keyed by identity() alive
         self.inputs: dict[int, list[_Input]] = {}
         self.stopped_memo: dict[int, bool] = {}
         self.snaps: dict[int, TensorValue] = {}
@@ -86,9 +87,9 @@ class _Builder:
     def snap(self, t: torch.Tensor) -> TensorValue:
         """``snapshot(t)``, once per tensor: the engine hands one gradient tensor to the node
         that made it and to the node it feeds, and a leaf's value repeats across calls."""
-        value = self.snaps.get(id(t))
+        value = self.snaps.get(identity(t))
         if value is None:
-            value = self.snaps[id(t)] = self.batch.take(t)
+            value = self.snaps[identity(t)] = self.batch.take(t)
             self.snapped.append(t)
         return value
 
@@ -96,7 +97,7 @@ class _Builder:
         """``snap`` for tensors (gradients, results), None for None (no gradient)."""
         if t is None:
             return None
-        value = self.snaps.get(id(t))
+        value = self.snaps.get(identity(t))
         if value is not None:
             return value
         return self.snap(t) if isinstance(t, torch.Tensor) else None
@@ -113,27 +114,27 @@ class _Builder:
         stack = [t]
         while stack:  # iterative post-order: constant chains can be thousands long
             top = stack[-1]
-            if id(top) in memo:
+            if identity(top) in memo:
                 stack.pop()
                 continue
             record = self.rec.record_of(top)
             if record is None:
-                memo[id(top)] = False
+                memo[identity(top)] = False
                 stack.pop()
                 continue
-            pending = [i for i in record.inputs if not i.requires_grad and id(i) not in memo]
+            pending = [i for i in record.inputs if not i.requires_grad and identity(i) not in memo]
             if pending and not record.cut_from:  # inputs are older records: no cycles
                 stack.extend(pending)
                 continue
-            memo[id(top)] = bool(record.cut_from) or any(
-                memo.get(id(i), False) for i in record.inputs if not i.requires_grad
+            memo[identity(top)] = bool(record.cut_from) or any(
+                memo.get(identity(i), False) for i in record.inputs if not i.requires_grad
             )
             stack.pop()
-        return memo[id(t)]
+        return memo[identity(t)]
 
     def inputs_of(self, obj: Any) -> list[_Input]:
         if isinstance(obj, torch.Tensor):
-            record = self.rec.by_id.get(id(obj))
+            record = self.rec.by_id.get(identity(obj))
             if record is None or (not record.cut_from and obj.requires_grad):
                 return []  # (most tensors: leaves)
             found: list[_Input] = [(self.key(t), i, "cut") for i, t in enumerate(record.cut_from)]
@@ -149,7 +150,7 @@ class _Builder:
             for i, (fn, _) in enumerate(obj.next_functions)
             if fn is not None
         ]
-        record = self.by_fn.get(id(obj))
+        record = self.by_fn.get(identity(obj))
         if record is not None and not isinstance(obj, _CUSTOM_FUNCTION):
             for i, t in enumerate(record.inputs):
                 if not t.requires_grad:
@@ -161,24 +162,24 @@ class _Builder:
         over the inputs not yet visited)."""
         ids, order, inputs, inputs_of = self.ids, self.order, self.inputs, self.inputs_of
         for root in roots:
-            if id(root) in ids:
+            if identity(root) in ids:
                 continue
-            on_stack = {id(root)}
+            on_stack = {identity(root)}
             kids = inputs_of(root)
             stack: list[tuple[Any, list[_Input], Iterator[_Input]]] = [(root, kids, iter(kids))]
             while stack:
                 obj, kids, rest = stack[-1]
                 for child, _, _ in rest:
-                    if id(child) not in ids and id(child) not in on_stack:
-                        on_stack.add(id(child))
+                    if identity(child) not in ids and identity(child) not in on_stack:
+                        on_stack.add(identity(child))
                         grandkids = inputs_of(child)
                         stack.append((child, grandkids, iter(grandkids)))
                         break
                 else:  # every input visited: the object itself, after them
                     stack.pop()
-                    ids[id(obj)] = f"n{len(order)}"
+                    ids[identity(obj)] = f"n{len(order)}"
                     order.append(obj)
-                    inputs[id(obj)] = kids
+                    inputs[identity(obj)] = kids
 
     # -- nodes -----------------------------------------------------------------------------
     def last_grads(self) -> dict[int, tuple[Any, ...]]:
@@ -186,33 +187,39 @@ class _Builder:
         out: dict[int, tuple[Any, ...]] = {}
         for call in self.rec.calls:
             for node, arriving, _ in call.steps:
-                out[id(node)] = arriving
+                out[identity(node)] = arriving
         return out
 
-    def leaf_results(self) -> dict[int, torch.Tensor]:
-        """For each tensor, the last autograd.grad result computed for it."""
-        out: dict[int, torch.Tensor] = {}
+    def leaf_results(self) -> tuple[set[int], set[int]]:
+        """The tensors autograd.grad computed a gradient for, and the gradients it returned."""
+        inputs: set[int] = set()
+        returned: set[int] = set()
         for call in self.rec.calls:
             for t, g in zip(call.inputs, call.results, strict=False):
                 if g is not None:
-                    out[id(t)] = g
-        return out
+                    inputs.add(identity(t))
+                    returned.add(identity(g))
+        return inputs, returned
 
     def node(self, obj: Any, grads: dict[int, tuple[Any, ...]], results: Any) -> Node:
-        node_id = self.ids[id(obj)]
+        node_id = self.ids[identity(obj)]
         if isinstance(obj, torch.Tensor):
             return self.tensor_node(node_id, obj, results)
         return self.op_node(node_id, obj, grads)
 
-    def tensor_node(self, node_id: str, t: torch.Tensor, results: dict[int, Any]) -> Node:
-        record = self.rec.by_id.get(id(t))
+    def tensor_node(
+        self, node_id: str, t: torch.Tensor, results: tuple[set[int], set[int]]
+    ) -> Node:
+        record = self.rec.by_id.get(identity(t))
         is_leaf = t.requires_grad
         flags = sorted(record.flags) if record is not None and record.flags else []
         grad = None
+        # A leaf shows the .grad torch holds. What autograd.grad returned is the call's result
+        # (and the node of the tensor the program bound it to), never .grad.
+        differentiated, returned = results
         if is_leaf:
             grad = self.maybe_snap(t.grad)
-            if grad is None and id(t) in results:
-                grad = self.snap(results[id(t)])
+            if grad is None and identity(t) in differentiated:
                 flags.append("grad_not_accumulated")
         value = self.snap(t)
         kind: NodeKind = "leaf" if is_leaf else "constant"
@@ -222,8 +229,11 @@ class _Builder:
                 id=node_id, kind=kind, name=None, op=None, label="tensor", shape=shape,
                 dtype=dtype, requires_grad=is_leaf, value=value, grad=grad, flags=flags,
             )  # fmt: skip
+        label = record.func
+        if label == "input" and identity(t) in returned:
+            label = "autograd.grad"  # what made it, rather than "came from outside"
         return Node(
-            id=node_id, kind=kind, name=record.name, op=None, label=record.func, shape=shape,
+            id=node_id, kind=kind, name=record.name, op=None, label=label, shape=shape,
             dtype=dtype, requires_grad=is_leaf, value=value, grad=grad, flags=flags,
             module=record.module, seq=record.seq, line=record.line,
             stopped_line=record.stopped_line,
@@ -238,7 +248,7 @@ class _Builder:
         return raw
 
     def op_node(self, node_id: str, fn: Any, grads: dict[int, tuple[Any, ...]]) -> Node:
-        record = self.by_fn.get(id(fn))
+        record = self.by_fn.get(identity(fn))
         saved = self.saved_of(fn) if self.read_saved else {}
         tensor: object = None
         if record is not None:
@@ -249,7 +259,7 @@ class _Builder:
                 tensor = self.rec.saved.get(fn, {}).get("result")
             if not isinstance(tensor, torch.Tensor):
                 tensor = saved_result(fn)
-        arriving = grads.get(id(fn))
+        arriving = grads.get(identity(fn))
         grad_value = self.maybe_snap(arriving[0]) if arriving else None
         value = self.snap(tensor) if isinstance(tensor, torch.Tensor) else None
         shown = value or grad_value
@@ -280,15 +290,15 @@ class _Builder:
     def id_of(self, obj: Any) -> str | None:
         if is_accumulate(obj):
             obj = obj.variable
-        return self.ids.get(id(obj))
+        return self.ids.get(identity(obj))
 
     def tensor_id(self, t: torch.Tensor | None) -> str | None:
-        return None if t is None else self.ids.get(id(self.key(t)))
+        return None if t is None else self.ids.get(identity(self.key(t)))
 
     def seq_ids(self) -> dict[int, str]:
         out: dict[int, str] = {}
         for r in self.rec.records:
-            node_id = self.ids.get(id(r.tensor))
+            node_id = self.ids.get(identity(r.tensor))
             if node_id is not None:
                 out[r.seq] = node_id
         return out
@@ -298,7 +308,7 @@ class _Builder:
         order = []
         snap, ids = self.maybe_snap, self.ids
         for node, arriving, sent in live.steps:  # (hot: one per node the engine ran)
-            node_id = ids.get(id(node.variable if is_accumulate(node) else node))
+            node_id = ids.get(identity(node.variable if is_accumulate(node) else node))
             if node_id is None:
                 continue
             order.append(node_id)
@@ -348,9 +358,9 @@ class _Builder:
         nodes = [self.node(obj, grads, results) for obj in self.order]
         ids = self.ids
         edges = [
-            Edge(ids[id(src)], ids[id(obj)], position, kind)
+            Edge(ids[identity(src)], ids[identity(obj)], position, kind)
             for obj in self.order
-            for src, position, kind in self.inputs[id(obj)]
+            for src, position, kind in self.inputs[identity(obj)]
         ]
         _internal_ops_join_consumers(nodes, edges)
         consumed = {e.src for e in edges}
@@ -386,8 +396,8 @@ class _Builder:
             return
         fns = [obj for obj in self.order if not isinstance(obj, torch.Tensor)]
         if len(fns) >= DEEP_GRAPH_NODES:
-            fed = {id(inp[0]) for obj in fns for inp in self.inputs[id(obj)]}
-            keep_until_unused(fns, [fn for fn in fns if id(fn) not in fed])
+            fed = {identity(inp[0]) for obj in fns for inp in self.inputs[identity(obj)]}
+            keep_until_unused(fns, [fn for fn in fns if identity(fn) not in fed])
 
 
 def _internal_ops_join_consumers(nodes: list[Node], edges: list[Edge]) -> None:

@@ -148,6 +148,16 @@ LIST_ALL_UP_TO = 1_000
 drawn (a select box of 10,000 options is sent to the browser on every rerun)."""
 
 
+def returned_gradient(graph: Graph, node_id: str) -> TensorValue | None:
+    """What the last autograd.grad call for ``node_id`` returned for it, if one did."""
+    for call in reversed(graph.backward_calls):
+        if node_id in call.inputs:
+            returned = call.results[call.inputs.index(node_id)]
+            if returned is not None:
+                return returned
+    return None
+
+
 def listed_nodes(graph: Graph, nodes: dict[str, Node], drawn: Graph) -> list[str]:
     """The ids the inspector offers: every node, or for a big graph those ``drawn`` shows
     (its collapsed groups are not in ``nodes``, the graph's index), else the default node."""
@@ -184,12 +194,11 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
     with left:
         show_tensor(node.value, "Value", display, "no value recorded")
     with right:
-        if "grad_not_accumulated" in node.flags:
-            what = "Gradient (returned by autograd.grad; .grad stays None)"
-        elif node.kind == "leaf":
-            what = "Gradient (.grad)"
+        returned = returned_gradient(graph, node.id)
+        if node.grad is None and returned is not None:
+            show_tensor(returned, "Returned by autograd.grad (.grad stays None)", display, "none")
         else:
-            what = "Gradient (d root / d this)"
-        show_tensor(node.grad, what, display, "no gradient: no backward call reached it")
+            what = "Gradient (.grad)" if node.kind == "leaf" else "Gradient (d root / d this)"
+            show_tensor(node.grad, what, display, "no gradient: no backward call reached it")
     _saved(node, display)
     _chain(graph, node, display)

@@ -155,5 +155,5 @@ def test_inspector_says_where_a_returned_gradient_came_from() -> None:
     at = open_app()
     at.selectbox(key="example").set_value("autograd_grad").run()
     pick_node(at, "w (leaf)")
-    assert "returned by autograd.grad; .grad stays None" in markdown_text(at)
+    assert "Returned by autograd.grad (.grad stays None)" in markdown_text(at)
     assert any("grad_not_accumulated" in c.value for c in at.caption)
