@@ -1,8 +1,17 @@
-"""Snapshots of tensor data as plain data: in full up to a size, else a summary."""
+"""Snapshots of tensor data as plain data: in full up to a size, else a summary.
+
+Any tensor torch can make is snapshotted without raising: exotic dtypes (float8, complex32,
+quantized, the bit-width shells uint1-7) and layouts (sparse, mkldnn) are converted to a
+plain strided tensor first, and what cannot be read (a meta tensor, a nested one) is kept as
+its shape and dtype with a note saying why.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +43,10 @@ class TensorValue:
     dtype: str
     data: Nested | None = None
     summary: Summary | None = None
+    note: str | None = None
+    """What the data is when it is not the tensor's elements as they are (a sparse tensor
+    shown dense, a complex one by its real parts), or why there is none (with neither
+    ``data`` nor ``summary``: "values not readable: meta tensor")."""
 
     @property
     def numel(self) -> int:
@@ -63,6 +76,20 @@ SMALL_TENSOR = 64
 """Tensors up to this many elements take the fast path of ``snapshot``: most tensors of a
 teaching graph are this small, and a graph has thousands of them."""
 
+READABLE_DTYPES = frozenset(
+    {
+        torch.bool,
+        *(torch.uint8, torch.uint16, torch.uint32, torch.uint64),
+        *(torch.int8, torch.int16, torch.int32, torch.int64),
+        *(torch.float16, torch.bfloat16, torch.float32, torch.float64),
+    }
+)
+"""The dtypes ``tolist()`` reads as they are; others are converted first (see _plain_dtype)."""
+_NO_MIN_MAX = frozenset({torch.uint16, torch.uint32, torch.uint64})
+"""Readable dtypes torch has no min/max kernels for on the CPU: summarized as float64."""
+_RAW_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+"""By item size: how a dtype without kernels (uint3, bits8, float4) shows its raw bits."""
+
 _DTYPE_NAMES: dict[torch.dtype, str] = {}
 _FAST_DTYPES: dict[torch.dtype, tuple[str, bool]] = {}
 """dtype -> (name, floating): the dtypes whose small tensors take the fast path."""
@@ -76,18 +103,60 @@ def dtype_name(dtype: torch.dtype) -> str:
     return name
 
 
+class ElementBudget:
+    """Elements a run may copy in full, shared by all its snapshots: past it, summaries."""
+
+    __slots__ = ("left", "refused")
+
+    def __init__(self, elements: int) -> None:
+        self.left = elements
+        self.refused = 0
+        """Snapshots made summaries because the budget was spent."""
+
+    def take(self, n: int) -> bool:
+        """Spend ``n`` elements if that many are left."""
+        if n <= self.left:
+            self.left -= n
+            return True
+        self.refused += 1
+        return False
+
+
+_BUDGET: ContextVar[ElementBudget | None] = ContextVar("gradviz_element_budget", default=None)
+
+
+@contextmanager
+def element_budget(elements: int) -> Iterator[ElementBudget]:
+    """Within the block, at most ``elements`` tensor elements in total are snapshotted in full
+    (values and gradients alike); the rest become summaries."""
+    budget = ElementBudget(elements)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+def _in_full(numel: int, limit: int) -> bool:
+    """Whether a tensor of ``numel`` elements is carried in full (and charged to the budget)."""
+    if numel > limit:
+        return False
+    budget = _BUDGET.get()
+    return budget is None or budget.take(numel)
+
+
 def _fast_dtype(dtype: torch.dtype) -> tuple[str, bool] | None:
     info = _FAST_DTYPES.get(dtype)
-    if info is None and not dtype.is_complex:
+    if info is None and dtype in READABLE_DTYPES:
         info = _FAST_DTYPES[dtype] = (dtype_name(dtype), dtype.is_floating_point)
     return info
 
 
 def _fast_path(tensor: torch.Tensor, limit: int) -> tuple[str, bool] | None:
-    """(dtype name, floating) when ``tensor`` is small, strided, on the CPU and of a real
+    """(dtype name, floating) when ``tensor`` is small, strided, on the CPU and of a readable
     dtype, and ``limit`` keeps such tensors in full; None otherwise."""
     if tensor.is_cpu and tensor.numel() <= SMALL_TENSOR <= limit:
-        if tensor.layout == torch.strided:
+        if tensor.layout == torch.strided and not (tensor.is_quantized or tensor.is_nested):
             return _fast_dtype(tensor.dtype)
     return None
 
@@ -139,45 +208,148 @@ def _all_finite(data: Nested) -> bool:
     return bool(total - total == 0.0)
 
 
+def shape_of(tensor: torch.Tensor) -> list[int]:
+    """A tensor's sizes; a nested tensor's is its number of tensors (the rest can be ragged)."""
+    if tensor.is_nested:
+        return [int(tensor.size(0))]
+    return list(tensor.shape)
+
+
+def _sizes_text(shape: torch.Size | list[int]) -> str:
+    return "×".join(map(str, shape)) if len(shape) else "scalar"
+
+
+def _unreadable_reason(tensor: torch.Tensor) -> str | None:
+    """Why a tensor's elements cannot be copied out at all, or None if they can."""
+    if tensor.is_meta:
+        return "meta tensor"
+    if tensor.is_nested:
+        parts = [_sizes_text(t.shape) for t in tensor.unbind()]
+        listed = ", ".join(parts[:SUMMARY_HEAD]) + (", …" if len(parts) > SUMMARY_HEAD else "")
+        return f"nested tensor of {len(parts)} tensors ({listed})"
+    return None
+
+
+def _strided(t: torch.Tensor, full: bool) -> tuple[torch.Tensor, str]:
+    """A tensor of another layout as a strided one: dense when it is carried in full, else
+    only its stored elements (a sparse tensor's dense form can be vast)."""
+    layout = str(t.layout).removeprefix("torch.")
+    if t.is_sparse or t.layout in _COMPRESSED:
+        stored = t.coalesce().values() if t.is_sparse else t.values()
+        what = f"{layout} layout, {stored.numel():,} stored elements"
+        if full:
+            return t.to_dense(), f"{what}, shown dense"
+        return stored, f"{what}: summary of the stored elements"
+    return t.to_dense(), f"{layout} layout, shown dense"
+
+
+_COMPRESSED = frozenset({torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc})
+
+
+def _plain_dtype(t: torch.Tensor) -> tuple[torch.Tensor, str | None]:
+    """``t`` in a dtype ``tolist()`` reads, and a note when that is not its values as they are."""
+    if t.dtype in READABLE_DTYPES:
+        return t, None
+    if t.is_quantized:
+        return t.dequantize(), f"quantized ({str(t.qscheme()).removeprefix('torch.')}), dequantized"
+    if t.is_complex():
+        return _plain_dtype(t.real)[0], "complex: real parts shown"
+    try:  # float8 and the like convert exactly
+        return t.to(torch.float32 if t.is_floating_point() else torch.int64), None
+    except (RuntimeError, NotImplementedError):  # a dtype without kernels: its bits
+        raw = _RAW_BITS[t.dtype.itemsize]
+        note = f"no arithmetic for {dtype_name(t.dtype)}: raw bits as {dtype_name(raw)}"
+        return t.view(raw), note
+
+
+def _head(t: torch.Tensor, n: int) -> torch.Tensor:
+    """The first ``n`` elements in row-major order, without copying the rest (an expanded
+    tensor can be far bigger than its storage)."""
+    if t.is_contiguous():
+        return t.reshape(-1)[:n]
+    index = torch.unravel_index(torch.arange(min(n, t.numel())), t.shape)
+    return t[index]
+
+
+def _summary(t: torch.Tensor) -> Summary:
+    if t.dtype in _NO_MIN_MAX:
+        t = t.double()
+    if t.numel() == 0:
+        return Summary(min="nan", max="nan", mean="nan", head=[])
+    mean = float(t.sum(dtype=torch.float64)) / t.numel()
+    return Summary(
+        min=finite_or_text(float(t.min())),
+        max=finite_or_text(float(t.max())),
+        mean=finite_or_text(mean),
+        head=[finite_or_text(float(v)) for v in _head(t, SUMMARY_HEAD).tolist()],
+    )
+
+
+def _as_lists(t: torch.Tensor) -> Nested:
+    data = t.tolist()
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        data = _clean(data)
+    return data
+
+
 def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue:
-    """Copy a tensor's data out as plain Python (detached, on the CPU).
+    """Copy a tensor's data out as plain Python (detached, on the CPU); never raises.
 
     Args:
-        tensor: Any tensor; complex tensors are shown by their real part.
-        limit: Largest element count carried in full.
+        tensor: Any tensor torch can make: complex ones are shown by their real part, other
+            dtypes and layouts converted (and noted), a meta tensor kept without values.
+        limit: Largest element count carried in full (less once a run's element_budget is
+            spent).
 
     Returns:
-        A TensorValue with ``data`` (nested lists) or, past ``limit``, a ``summary``.
+        A TensorValue with ``data`` (nested lists) or, past ``limit``, a ``summary``; with
+        neither, and a ``note`` saying why, when the values cannot be read.
     """
     fast = _fast_path(tensor, limit)
     if fast is not None:
+        if not _in_full(tensor.numel(), limit):
+            return snapshot(tensor, 0)  # the run's budget is spent: a summary
         # Most tensors of a graph: tolist() needs neither no_grad nor detach, and a
         # finiteness check on the Python floats is cheaper than torch.isfinite here.
         data = tensor.tolist()
         if fast[1] and not _all_finite(data):
             data = _clean(data)
         return TensorValue(list(tensor.shape), fast[0], data)
-    with torch.no_grad():
-        t = tensor.detach()
-        if t.device.type != "cpu":
-            t = t.cpu()
-        if t.is_complex():
-            t = t.real
-        shape = list(t.shape)
-        if t.numel() <= limit:
-            data = t.tolist()
-            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-                data = _clean(data)
-            return TensorValue(shape=shape, dtype=dtype_name(tensor.dtype), data=data)
-        flat = t.reshape(-1)
-        as_float = flat.double() if not t.dtype.is_floating_point else flat
-        summary = Summary(
-            min=finite_or_text(float(as_float.min())),
-            max=finite_or_text(float(as_float.max())),
-            mean=finite_or_text(float(as_float.mean())),
-            head=[finite_or_text(float(v)) for v in as_float[:SUMMARY_HEAD].tolist()],
-        )
-        return TensorValue(shape=shape, dtype=dtype_name(tensor.dtype), summary=summary)
+    try:
+        with torch.no_grad(), torch._C.DisableTorchFunction():  # gradviz's copy
+            return _snapshot(tensor, limit)
+    except Exception as e:  # torch has more kinds of tensor than any list: say what failed
+        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+        return _unreadable(tensor, f"{type(e).__name__}: {reason}".rstrip(": "))
+
+
+def _snapshot(tensor: torch.Tensor, limit: int) -> TensorValue:
+    shape, dtype = shape_of(tensor), dtype_name(tensor.dtype)
+    reason = _unreadable_reason(tensor)
+    if reason is not None:
+        return TensorValue(shape, dtype, note=f"values not readable: {reason}")
+    t, notes = tensor.detach(), []
+    full = _in_full(t.numel(), limit)
+    if t.layout != torch.strided:
+        t, layout_note = _strided(t, full)
+        notes.append(layout_note)
+    if t.device.type != "cpu":
+        t = t.cpu()
+    t, dtype_note = _plain_dtype(t)
+    if dtype_note:
+        notes.append(dtype_note)
+    joined = "; ".join(notes) or None
+    if full:
+        return TensorValue(shape, dtype, _as_lists(t), note=joined)
+    return TensorValue(shape, dtype, summary=_summary(t), note=joined)
+
+
+def _unreadable(tensor: torch.Tensor, reason: str) -> TensorValue:
+    try:
+        shape = shape_of(tensor)
+    except Exception:  # even its sizes are out of reach
+        shape = []
+    return TensorValue(shape, dtype_name(tensor.dtype), note=f"values not readable: {reason}")
 
 
 class _Copies:
@@ -244,15 +416,16 @@ class _CopiedValue(TensorValue):
     def __eq__(self, other: object) -> bool:  # equal to the plain TensorValue it stands for
         if not isinstance(other, TensorValue):
             return NotImplemented
-        return (self.shape, self.dtype, self.data, self.summary) == (
+        return (self.shape, self.dtype, self.data, self.summary, self.note) == (
             other.shape,
             other.dtype,
             other.data,
             other.summary,
+            other.note,
         )
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles as the plain TensorValue it stands for
-        return (TensorValue, (self.shape, self.dtype, self.data, self.summary))
+        return (TensorValue, (self.shape, self.dtype, self.data, self.summary, self.note))
 
 
 class SnapshotBatch:
@@ -271,13 +444,15 @@ class SnapshotBatch:
         fast = _fast_path(tensor, self.limit)
         if fast is None:
             return snapshot(tensor, self.limit)
+        if not _in_full(tensor.numel(), self.limit):
+            return snapshot(tensor, 0)  # the run's budget is spent: a summary
         shape = tensor.shape
         key = (tensor.dtype, shape)
         copies = self._groups.get(key)
         if copies is None:
             copies = self._groups[key] = _Copies()
         value = object.__new__(_CopiedValue)
-        value.shape, value.dtype, value.summary = list(shape), fast[0], None
+        value.shape, value.dtype, value.summary, value.note = list(shape), fast[0], None, None
         value._copies, value._index = copies, len(copies.tensors)
         copies.tensors.append(tensor)
         return value

@@ -90,6 +90,20 @@ def non_finite() -> Graph:
     return _recorded(program)
 
 
+def unusual_tensors() -> Graph:
+    """Values with a note: a complex leaf (real parts shown), a sparse one (shown dense) and a
+    meta one (not readable at all)."""
+
+    def program() -> None:
+        z = torch.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+        s = torch.eye(2).to_sparse().requires_grad_()
+        m = torch.ones(2, device="meta", requires_grad=True)
+        (z.abs().sum() + torch.sparse.sum(s)).backward()
+        (m * 2).sum()
+
+    return _recorded(program)
+
+
 def by_hand(graph: Graph) -> Graph:
     """Set the fields record() leaves at their defaults (the runner fills some of them)."""
     value = snapshot(torch.tensor([[1.0, float("inf")], [0.5, -2.0]]))
@@ -120,6 +134,7 @@ PROGRAMS = {
         grad_create_graph,
         summarized,
         non_finite,
+        unusual_tensors,
     )
 }
 

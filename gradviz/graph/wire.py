@@ -230,17 +230,22 @@ def _read_shape(v: Any, where: Where, p: _Pass) -> list[int]:
 
 
 def _read_value(v: Any, where: Where, p: _Pass) -> TensorValue:
+    if type(v) is dict and "note" not in v:  # written before values had notes
+        v = {**v, "note": None}
     d = _fields(v, where, _VALUE_KEYS)
     shape = _read_shape(d["shape"], (where, "shape"), p)
     dtype = _read_str(d["dtype"], (where, "dtype"), p)
-    data, summary = d["data"], d["summary"]
+    data, summary, note = d["data"], d["summary"], d["note"]
+    note = None if note is None else _read_str(note, (where, "note"), p)
     if (data is None) == (summary is None):
-        _fail(where, "expected exactly one of data and summary")
+        if data is not None or note is None:
+            _fail(where, "expected exactly one of data and summary (neither: a note why)")
+        return TensorValue(shape, dtype, note=note)  # its values could not be read
     if summary is None:
-        return TensorValue(shape, dtype, _read_data(data, shape, (where, "data"), p))
+        return TensorValue(shape, dtype, _read_data(data, shape, (where, "data"), p), note=note)
     out: Summary = _read_summary(summary, (where, "summary"), p)
     p.charge(len(out.head), (where, "summary"))
-    return TensorValue(shape, dtype, None, out)
+    return TensorValue(shape, dtype, None, out, note)
 
 
 def _reader(hint: Any, name: str = "") -> Reader:

@@ -6,6 +6,7 @@ theme, so each theme is readable on its own.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from html import escape
@@ -13,6 +14,7 @@ from typing import Literal
 
 from gradviz.graph.model import Edge, Graph, Node
 from gradviz.render.format import shape_text, tensor_lines, tensor_text
+from gradviz.values import TensorValue
 
 Theme = Literal["light", "dark", "projector"]
 STOPPED_FLAGS = ("no_grad", "detached", "requires_grad_off")
@@ -23,12 +25,42 @@ _STOPPED = frozenset(STOPPED_FLAGS)
 _GROUPS = frozenset(GROUP_FLAGS)
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+"""Characters an SVG (XML 1.0) cannot carry or a reader cannot see: controls, lone
+surrogates (a dict key can hold one), noncharacters."""
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape_unprintable(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    named = _NAMED_ESCAPES.get(char)
+    return named or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str) -> str:
+    """``text`` with each unprintable character written as Python writes it (``\\n``,
+    ``\\x01``, ``\\ud800``)."""
+    return _UNPRINTABLE.sub(_escape_unprintable, text) if _UNPRINTABLE.search(text) else text
+
+
 def quoted(text: str) -> str:
-    """``text`` as a DOT double-quoted string (node ids hold module paths, so any text). In
-    DOT, ``\\"`` is the only escape inside quotes; other backslashes stay as they are."""
+    """``text`` as a DOT double-quoted string (node ids hold module paths, so any text).
+    Graphviz's lexer reads ``\\\\`` as a pair and ``\\"`` as a quote, so doubling every
+    backslash first keeps a trailing one from escaping the closing quote; unprintable
+    characters become single-backslash escapes, so distinct texts stay distinct ids."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
     if '"' in text:
         text = text.replace('"', '\\"')
-    return f'"{text}"'
+    return f'"{printable(text)}"'
+
+
+def html_text(text: str) -> str:
+    """``text`` inside an HTML-like label: markup characters escaped, unprintables spelled."""
+    return escape(printable(text))
 
 
 @dataclass(frozen=True)
@@ -133,7 +165,7 @@ def look(node: Node, outputs: set[str]) -> str:
 def _row(text: str, color: str | None = None, bold: bool = False, plain: bool = False) -> str:
     """One line of a label; ``plain``: text made here of numbers, shapes and class names,
     which needs no HTML escaping (a graph has thousands of such lines)."""
-    body = text if plain else escape(text)
+    body = text if plain else html_text(text)
     if bold:
         body = f"<B>{body}</B>"
     if color:
@@ -154,6 +186,15 @@ def name_or_title(node: Node) -> str:
     return node.name or title(node)
 
 
+def _tensor_text(value: TensorValue, opts: RenderOptions) -> str:
+    """A value's or gradient's lines joined by <BR/>, its note (a sparse tensor shown dense, a
+    meta tensor's missing values) after them."""
+    if value.data is None and value.summary is None:
+        return html_text(value.note or "not recorded")
+    text = "<BR/>".join(tensor_lines(value, opts.precision, opts.max_items))
+    return text if value.note is None else f"{text}<BR/><I>{html_text(value.note)}</I>"
+
+
 _TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
 
 
@@ -166,16 +207,16 @@ def node_label(node: Node, opts: RenderOptions, palette: Palette) -> str:
     # A value's or gradient's lines are numbers (no escaping) and most of a big graph's DOT:
     # one row each, its lines broken with <BR/>.
     if opts.show_values and node.value is not None:
-        lines = tensor_lines(node.value, opts.precision, opts.max_items)
-        rows.append(f"<TR><TD>value {'<BR/>'.join(lines)}</TD></TR>")
+        rows.append(f"<TR><TD>value {_tensor_text(node.value, opts)}</TD></TR>")
     if opts.show_grads and node.grad is not None:
-        lines = tensor_lines(node.grad, opts.precision, opts.max_items)
-        rows.append(
-            f'<TR><TD><FONT COLOR="{palette.grad}">grad {"<BR/>".join(lines)}</FONT></TD></TR>'
-        )
+        text = _tensor_text(node.grad, opts)
+        rows.append(f'<TR><TD><FONT COLOR="{palette.grad}">grad {text}</FONT></TD></TR>')
     if opts.show_saved:
         for key, saved in node.saved.items():
-            text = saved if isinstance(saved, str) else tensor_text(saved, opts.precision, 4)
+            if isinstance(saved, str) or saved.data is not None or saved.summary is not None:
+                text = saved if isinstance(saved, str) else tensor_text(saved, opts.precision, 4)
+            else:
+                text = saved.note or "not recorded"
             rows.append(_row(f"saved {key}: {text}"))
     stopped = [f for f in node.flags if f in STOPPED_FLAGS] if node.flags else []
     if stopped:
@@ -263,7 +304,7 @@ def dot_lines(graph: Graph, opts: RenderOptions | None = None) -> list[str]:
     for i, (module, members) in enumerate(by_module.items()):
         lines.append(f"subgraph cluster_m{i} {{")
         lines.append(
-            f'label="{escape(module)}" fontcolor="{palette.text}" color="{palette.edge}" '
+            f'label=<{html_text(module)}> fontcolor="{palette.text}" color="{palette.edge}" '
             'style="rounded"'
         )
         lines.extend(_node_stmt(n, opts, palette, outputs) for n in members)
