@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from gradviz.errors import GradvizError, SandboxError
+from gradviz.graph.model import Graph
 from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.render.svg import to_svg
 from gradviz.runner import run, sandbox_report
@@ -65,23 +66,36 @@ def trace(args: argparse.Namespace) -> int:
     try:
         graph = run(source, seed=args.seed)
     except GradvizError as exc:
-        return _fail(f"{args.program}:{exc.line or 1}:{exc.col or 1}: {exc.message}")
-    if args.format == "json":
-        data: bytes = graph.to_json(indent=1).encode()
-    else:
-        dot = to_dot(graph, _options(args))
-        if args.format == "dot":
-            data = dot.encode()
+        return _fail(f"{args.program}:{exc.line or 1}:{exc.col or 1}: {_one_line(exc.message)}")
+    except Exception as exc:  # gradviz's own bug: still one line, never a traceback
+        return _fail(f"{args.program}:1:1: gradviz failed: {_one_line(repr(exc))[:500]}")
+    try:
+        data = _export(graph, args)
+    except RuntimeError as exc:  # no layout engine, or it failed
+        return _fail(f"{args.program}: {_one_line(str(exc))}")
+    except Exception as exc:  # gradviz's own bug: still one line, never a traceback
+        return _fail(f"{args.program}:1:1: gradviz could not export: {_one_line(repr(exc))[:500]}")
+    try:
+        if args.output:
+            args.output.write_bytes(data)
         else:
-            try:
-                data = to_svg(dot)
-            except RuntimeError as exc:
-                return _fail(f"{args.program}: {exc}")
-    if args.output:
-        args.output.write_bytes(data)
-    else:
-        sys.stdout.buffer.write(data)
+            sys.stdout.buffer.write(data)
+    except OSError as exc:
+        return _fail(f"{args.output or 'stdout'}: cannot write: {exc}")
     return 0
+
+
+def _export(graph: Graph, args: argparse.Namespace) -> bytes:
+    if args.format == "json":
+        return graph.to_json(indent=1).encode()
+    # A name can hold a lone surrogate (a dict key): written as U+FFFD, not a failure.
+    dot = to_dot(graph, _options(args)).encode(errors="replace")
+    return dot if args.format == "dot" else to_svg(dot.decode())
+
+
+def _one_line(message: str) -> str:
+    """stderr gets exactly one line: a message's own line breaks become spaces."""
+    return " ".join(message.split("\n"))
 
 
 def doctor() -> int:

@@ -106,12 +106,16 @@ def dtype_name(dtype: torch.dtype) -> str:
 class ElementBudget:
     """Elements a run may copy in full, shared by all its snapshots: past it, summaries."""
 
-    __slots__ = ("left", "refused")
+    __slots__ = ("elements", "left", "refused")
 
     def __init__(self, elements: int) -> None:
-        self.left = elements
+        self.elements = self.left = elements
         self.refused = 0
         """Snapshots made summaries because the budget was spent."""
+
+    @property
+    def spent(self) -> int:
+        return self.elements - self.left
 
     def take(self, n: int) -> bool:
         """Spend ``n`` elements if that many are left."""
@@ -282,6 +286,21 @@ def _summary(t: torch.Tensor) -> Summary:
         max=finite_or_text(float(t.max())),
         mean=finite_or_text(mean),
         head=[finite_or_text(float(v)) for v in _head(t, SUMMARY_HEAD).tolist()],
+    )
+
+
+def summarize(data: Nested) -> Summary:
+    """The Summary of snapshot data already taken (a nan anywhere makes min, max and mean nan,
+    as torch's would be)."""
+    numbers = [float(v) for v in flatten(data)]  # the markers "nan", "inf" read as floats too
+    if not numbers:
+        return Summary(min="nan", max="nan", mean="nan", head=[])
+    nan = any(map(math.isnan, numbers))
+    return Summary(
+        min="nan" if nan else finite_or_text(min(numbers)),
+        max="nan" if nan else finite_or_text(max(numbers)),
+        mean=finite_or_text(sum(numbers) / len(numbers)),
+        head=[finite_or_text(v) for v in numbers[:SUMMARY_HEAD]],
     )
 
 

@@ -8,6 +8,7 @@ for the same program every time. All copying of tensor data happens here, once p
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -82,6 +83,8 @@ class _Builder:
         self.snaps: dict[int, TensorValue] = {}
         self.snapped: list[torch.Tensor] = []  # keeps snapshot keys (ids) valid
         self.batch = SnapshotBatch()  # closed once every value is taken (end of build)
+        self.kept: dict[int, list[_Input]] | None = None
+        """With a bound on nodes: the inputs of each object the walk may visit."""
 
     # -- values ----------------------------------------------------------------------------
     def snap(self, t: torch.Tensor) -> TensorValue:
@@ -161,8 +164,10 @@ class _Builder:
         """Post-order DFS from each root, with an explicit stack of (object, inputs, iterator
         over the inputs not yet visited)."""
         ids, order, inputs, inputs_of = self.ids, self.order, self.inputs, self.inputs_of
+        if self.kept is not None:
+            inputs_of = self.kept_inputs
         for root in roots:
-            if identity(root) in ids:
+            if identity(root) in ids or (self.kept is not None and identity(root) not in self.kept):
                 continue
             on_stack = {identity(root)}
             kids = inputs_of(root)
@@ -180,6 +185,28 @@ class _Builder:
                     ids[identity(obj)] = f"n{len(order)}"
                     order.append(obj)
                     inputs[identity(obj)] = kids
+
+    def keep_nearest(self, roots: list[Any], most: int) -> bool:
+        """Limit the walk to the ``most`` objects nearest the roots (breadth first), if the
+        graph has more: a run's bound on nodes. Returns whether it had more."""
+        kept: dict[int, list[_Input]] = {}
+        alive = []  # keeps the objects keyed by identity() alive
+        queue = deque(roots)
+        while queue:
+            obj = queue.popleft()
+            if identity(obj) in kept:
+                continue
+            if len(kept) == most:
+                self.kept = kept
+                return True
+            kept[identity(obj)] = kids = self.inputs_of(obj)
+            alive.append(obj)
+            queue.extend(child for child, _, _ in kids)
+        return False
+
+    def kept_inputs(self, obj: Any) -> list[_Input]:
+        assert self.kept is not None
+        return [kid for kid in self.kept[identity(obj)] if identity(kid[0]) in self.kept]
 
     # -- nodes -----------------------------------------------------------------------------
     def last_grads(self) -> dict[int, tuple[Any, ...]]:
@@ -352,7 +379,8 @@ class _Builder:
             used.update(".".join(parts[: i + 1]) for i in range(len(parts)))
         return {path: cls for path, cls in known.items() if path in used}
 
-    def build(self, roots: list[torch.Tensor]) -> Graph:
+    def build(self, roots: list[torch.Tensor], max_nodes: int | None = None) -> Graph:
+        cut = max_nodes is not None and self.keep_nearest([self.key(t) for t in roots], max_nodes)
         self.walk(self.key(t) for t in roots)
         grads, results = self.last_grads(), self.leaf_results()
         nodes = [self.node(obj, grads, results) for obj in self.order]
@@ -385,6 +413,11 @@ class _Builder:
             ],
             module_classes=self.module_classes(nodes),
         )
+        if cut:
+            graph.notes.append(
+                f"The graph has more than {max_nodes:,} nodes: the {max_nodes:,} nearest the "
+                "outputs are shown (Limits.max_nodes)."
+            )
         self.batch.close()
         self.keep_deep_graph()
         return graph
@@ -426,6 +459,7 @@ def build_graph(
     *,
     saved: bool = True,
     saved_limit: int | None = SAVED_TENSORS_MAX_NODES,
+    max_nodes: int | None = None,
 ) -> Graph:
     """The Graph of everything reachable from ``roots``.
 
@@ -436,9 +470,10 @@ def build_graph(
             value still comes from its saved result where it has one.
         saved_limit: Read saved tensors still in the graph only when it has at most this
             many nodes (None: always); those read during backward are kept regardless.
+        max_nodes: At most this many nodes, the nearest the roots (None: all), with a note.
 
     Returns:
         Nodes, edges, outputs (roots nothing else consumes), backward calls and events.
     """
     with no_gc():  # tens of thousands of small objects: the collector's passes cost more
-        return _Builder(recording, saved, saved_limit).build(roots)
+        return _Builder(recording, saved, saved_limit).build(roots, max_nodes)

@@ -68,7 +68,7 @@ has turned them into a RuntimeError (``torch.save`` opens its file there)."""
 def _kernel_refused(e: BaseException) -> bool:
     if isinstance(e, PermissionError):
         return True
-    return isinstance(e, (OSError, RuntimeError)) and any(r in str(e) for r in _KERNEL_REFUSALS)
+    return isinstance(e, (OSError, RuntimeError)) and any(r in _text(e) for r in _KERNEL_REFUSALS)
 
 
 def _kind(e: BaseException) -> str:
@@ -76,7 +76,7 @@ def _kind(e: BaseException) -> str:
         return "syntax error"
     if isinstance(e, Refused) or _kernel_refused(e):
         return "refused"
-    if isinstance(e, (MemoryError, RecursionError)) or "can't allocate memory" in str(e):
+    if isinstance(e, (MemoryError, RecursionError)) or "can't allocate memory" in _text(e):
         return "limit reached"
     return "error"
 
@@ -84,15 +84,30 @@ def _kind(e: BaseException) -> str:
 def _limit_message(e: BaseException) -> str | None:
     if isinstance(e, RecursionError):
         return "the program nests calls too deeply for Python (RecursionError)"
-    if isinstance(e, MemoryError) or "can't allocate memory" in str(e):
+    if isinstance(e, MemoryError) or "can't allocate memory" in _text(e):
         return "the program needed more memory than the sandbox allows"
     return None
 
 
-def describe(e: BaseException, step: str = "program") -> dict[str, Any]:
+def _text(e: BaseException) -> str:
+    """``str(e)``, even for an exception of the program's whose ``__str__`` fails."""
+    try:
+        return str(e)
+    except Exception:
+        return ""
+
+
+def describe(e: BaseException, step: str = "program", line: int | None = None) -> dict[str, Any]:
     """The failure as plain data: kind, message, line, col (1-based), detail (the user's
-    frames as Python prints them) and the step of the run it happened in."""
-    line: int | None = None
+    frames as Python prints them) and the step of the run it happened in.
+
+    Args:
+        e: What was raised.
+        step: "program", or the step of gradviz's after the program ran ("building the
+            graph"), which the message names.
+        line: The program line to report when no frame of the program's is in ``e``'s
+            traceback (for a step after the program: the line that ran last).
+    """
     col: int | None = None
     detail = ""
     if isinstance(e, SyntaxError) and e.filename == FILENAME:
@@ -107,7 +122,7 @@ def describe(e: BaseException, step: str = "program") -> dict[str, Any]:
             col = (last.colno + 1) if last.colno is not None else None
             detail = "".join(traceback.format_list(frames))
         if isinstance(e, Refused):
-            message = str(e)
+            message = _text(e)
         else:
             message = _limit_message(e) or _message(e)
         if _kernel_refused(e) and not isinstance(e, Refused):
@@ -118,10 +133,10 @@ def describe(e: BaseException, step: str = "program") -> dict[str, Any]:
                 "a DataLoader needs num_workers=0 here"
             )
     if step != "program":
-        message = f"gradviz failed in the {step} after the program ran: {message}"
+        message = f"{step} (after the program ran) failed: {message}"
     return {
         "kind": _kind(e),
-        "memory": isinstance(e, MemoryError) or "can't allocate memory" in str(e),
+        "memory": isinstance(e, MemoryError) or "can't allocate memory" in _text(e),
         "message": message,
         "line": line,
         "col": col,

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import builtins
 import io
+import json
 import linecache
 import random
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,9 @@ import torch.autograd.functional as autograd_functional
 from gradviz.api import default_roots
 from gradviz.gc_pause import no_gc
 from gradviz.graph.build import build_graph
+from gradviz.graph.model import Graph
 from gradviz.graph.wire import to_wire
+from gradviz.limits import Limits
 from gradviz.recorder import LiveFunctional, Recording, RecordingSession
 from gradviz.render.format import shape_text
 from gradviz.replay import replay
@@ -33,8 +37,16 @@ from gradviz.sandbox.failure import describe
 from gradviz.sandbox.instrument import FILENAME, HOOKS, instrument
 from gradviz.sandbox.plotting import PlottingStub
 from gradviz.sandbox.request import Request
-from gradviz.values import maybe_snapshot, snapshot, tensors_in
+from gradviz.values import (
+    ElementBudget,
+    element_budget,
+    maybe_snapshot,
+    snapshot,
+    summarize,
+    tensors_in,
+)
 
+DEFAULT_LIMITS = Limits()
 OUTPUT_LIMIT = 1_000_000
 """Characters of printed output kept; past it the rest is dropped with a note."""
 REPR_LIMIT = 20_000
@@ -209,9 +221,12 @@ def _warning_notes(caught: Sequence[warnings.WarningMessage]) -> list[str]:
     return notes
 
 
-def run_request(request: Request, progress: Any = None) -> dict[str, Any]:
+def run_request(
+    request: Request, progress: Any = None, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Any]:
     """Run one program and return ``{"ok": True, "graph": wire}`` or ``{"ok": False,
-    "error": {...}}``: plain data only, never raising."""
+    "error": {...}}``: plain data only, never raising. ``limits`` bounds what is sent back
+    (elements in full, nodes, JSON size)."""
     try:
         code = instrument(request.source)
     except SyntaxError as e:  # also IndentationError
@@ -226,63 +241,182 @@ def run_request(request: Request, progress: Any = None) -> dict[str, Any]:
     }
     lines = request.source.splitlines(True)
     linecache.cache[FILENAME] = (len(request.source), None, lines, FILENAME)  # tracebacks' text
-    out = _Output()
-    notes: list[str] = []
-    plotting = PlottingStub(hooks.line)
-    plotting.install()
+    run = _Run(request, limits, recording, hooks, _Output(), PlottingStub(hooks.line))
+    run.plotting.install()
     _seed(request.seed)
     streams = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = out
+    sys.stdout = sys.stderr = run.out
     try:
-        with _FunctionalCapture(recording):
-            return _run(request, code, namespace, recording, hooks, out, notes, plotting)
+        with _FunctionalCapture(recording), element_budget(limits.max_elements) as budget:
+            run.budget = budget
+            return run.execute(code, namespace)
     finally:
         sys.stdout, sys.stderr = streams
 
 
-def _run(
-    request: Request,
-    code: Any,
-    namespace: dict[str, Any],
-    recording: Recording,
-    hooks: ProgramHooks,
-    out: _Output,
-    notes: list[str],
-    plotting: PlottingStub,
-) -> dict[str, Any]:
-    with warnings.catch_warnings(record=True) as caught, no_gc():
-        warnings.simplefilter("default")
-        with RecordingSession(recording):
-            step = "program"
-            try:
+class _Run:
+    """One program's run after it is compiled: the program, then gradviz's own steps (auto
+    backward, the buttons, the build, the JSON), each failure said at its step and line."""
+
+    def __init__(
+        self,
+        request: Request,
+        limits: Limits,
+        recording: Recording,
+        hooks: ProgramHooks,
+        out: _Output,
+        plotting: PlottingStub,
+    ) -> None:
+        self.request, self.limits, self.recording, self.hooks = request, limits, recording, hooks
+        self.out, self.plotting = out, plotting
+        self.notes: list[str] = []
+        self.budget = ElementBudget(limits.max_elements)
+        self.last_line: int | None = None
+        """The program line that ran last: where a failure after the program is reported."""
+
+    def failed(self, e: BaseException, step: str = "program") -> dict[str, Any]:
+        error = describe(e, step, line=self.last_line)
+        return {"ok": False, "error": error, "stdout": self.out.text()}
+
+    def execute(self, code: Any, namespace: dict[str, Any]) -> dict[str, Any]:
+        with warnings.catch_warnings(record=True) as caught, no_gc():
+            warnings.simplefilter("default")
+            with RecordingSession(self.recording):
                 try:
                     exec(code, namespace)
                 except SystemExit as e:
                     if e.code not in (None, 0):
-                        raise
-                    notes.append("The program called exit(); what it did until then is shown.")
-                last = tensors_in(hooks.last) if hooks.has_last else []
-                step = "automatic backward"
-                note = _auto_backward(recording, last) if request.auto_backward else None
-                if note:
-                    notes.append(note)
-                auto_call = len(recording.calls) - 1 if note and recording.calls else None
-                step = "replayed buttons"
-                if request.actions:
-                    notes.extend(replay(recording, request.actions))
-            except BaseException as e:  # the program's own failure, shown as Python says it
-                return {"ok": False, "error": describe(e, step), "stdout": out.text()}
+                        return self.failed(e)
+                    self.notes.append("The program called exit(); what it did until then is shown.")
+                except BaseException as e:  # the program's own failure, shown as Python says it
+                    return self.failed(e)
+                self.last_line = self.recording.line
+                last = tensors_in(self.hooks.last) if self.hooks.has_last else []
+                auto_call = self.after_program(last)
+            try:
+                graph = self.graph(default_roots(self.recording) + last, auto_call)
+            except Exception as e:
+                return self.failed(e, "building the graph")
+            graph.notes += _warning_notes(caught)
+            return self.sent(graph)
+
+    def after_program(self, last: list[torch.Tensor]) -> int | None:
+        """The automatic backward and the replayed buttons; a failure of either becomes a
+        note, the graph recorded so far is still shown. Returns the automatic call's index."""
+        auto_call = None
+        if self.request.auto_backward:
+            try:
+                note = _auto_backward(self.recording, last)
+            except Exception as e:  # a hook of the program's, say, that returns an int
+                note = self.step_failed(e, "the automatic backward()")
+            else:
+                if note and self.recording.calls:
+                    auto_call = len(self.recording.calls) - 1
+            if note:
+                self.notes.append(note)
+        if self.request.actions:
+            try:
+                self.notes.extend(replay(self.recording, self.request.actions))
+            except Exception as e:
+                self.notes.append(self.step_failed(e, "the replayed buttons"))
+        return auto_call
+
+    def step_failed(self, e: Exception, step: str) -> str:
+        error = describe(e, step, line=self.last_line)
+        where = f"line {error['line']}: " if error["line"] else ""
+        return f"{where}{error['message']}; the graph so far is shown."
+
+    def graph(self, roots: list[torch.Tensor], auto_call: int | None) -> Graph:
+        rec, limits = self.recording, self.limits
         try:
-            graph = build_graph(recording, default_roots(recording) + last)
-            if auto_call is not None:
-                graph.backward_calls[auto_call].kind = "auto"
-            graph.stdout = out.text()
-            graph.result = _safe_repr(hooks.last) if hooks.has_last else None
-            graph.echoes = list(hooks.echoes)
-            if out.dropped:
-                notes.append(f"The printed output was cut at {OUTPUT_LIMIT:,} characters.")
-            skipped = plotting.note()
-            graph.notes = notes + ([skipped] if skipped else []) + _warning_notes(caught)
-            return {"ok": True, "graph": to_wire(graph)}
+            graph = build_graph(rec, roots, max_nodes=limits.max_nodes)
+        except Exception as e:  # what autograd saved can be anything: try without it
+            graph = build_graph(rec, roots, saved=False, max_nodes=limits.max_nodes)
+            self.notes.append(self.step_failed(e, "reading saved tensors"))
+        if auto_call is not None and auto_call < len(graph.backward_calls):
+            graph.backward_calls[auto_call].kind = "auto"
+        graph.stdout = self.out.text()
+        graph.result = _safe_repr(self.hooks.last) if self.hooks.has_last else None
+        graph.echoes = list(self.hooks.echoes)
+        if self.out.dropped:
+            self.notes.append(f"The printed output was cut at {OUTPUT_LIMIT:,} characters.")
+        if self.budget.refused:
+            self.notes.append(
+                f"Values and gradients past {limits.max_elements:,} elements in all are shown "
+                "as summaries (Limits.max_elements)."
+            )
+        skipped = self.plotting.note()
+        graph.notes = graph.notes + self.notes + ([skipped] if skipped else [])
+        return graph
+
+    def sent(self, graph: Graph) -> dict[str, Any]:
+        """The graph as wire data within ``Limits.result_bytes``: if its JSON is bigger, every
+        value is summarized, then nodes are dropped, before the run fails with a message."""
+        try:
+            wire = to_wire(graph)
+            cap = self.limits.result_bytes
+            if _maybe_over(graph, self.budget, cap):
+                wire = _within(wire, cap)
+        except ResultTooBig as e:
+            error = {**describe(e), "kind": "limit reached", "message": str(e)}
+            return {"ok": False, "error": error, "stdout": self.out.text()}
         except Exception as e:
-            return {"ok": False, "error": describe(e, "building the graph"), "stdout": out.text()}
+            return self.failed(e, "writing the graph as JSON")
+        return {"ok": True, "graph": wire}
+
+
+_VALUE_KEYS = frozenset({"shape", "dtype", "data", "summary", "note"})
+
+
+def _maybe_over(graph: Graph, budget: ElementBudget, cap: int) -> bool:
+    """Whether the graph's JSON could come near ``cap``: a generous estimate, so that the
+    JSON is measured (which costs as much as writing it) only for graphs near the cap."""
+    steps = sum(len(call.steps) for call in graph.backward_calls)
+    text = len(graph.stdout) + len(graph.result or "") + sum(len(t) for _, t in graph.echoes)
+    estimate = 32 * budget.spent + 4096 * (len(graph.nodes) + len(graph.edges) + steps)
+    return estimate + 6 * text > cap // 2
+
+
+def _json_size(wire: dict[str, Any]) -> int:
+    return len(json.dumps(wire, allow_nan=False, separators=(",", ":")).encode())
+
+
+def _within(wire: dict[str, Any], cap: int) -> dict[str, Any]:
+    """``wire`` if its JSON fits in ``cap`` bytes, else with every value summarized and a
+    note; ResultTooBig if even that does not fit."""
+    size = _json_size(wire)
+    if size <= cap:
+        return wire
+    _summarize_values(wire)
+    wire["notes"].append(
+        f"The graph's JSON was {size:,} bytes, over the {cap:,} a run may send back "
+        "(Limits.result_bytes): every value and gradient is shown as a summary."
+    )
+    smaller = _json_size(wire)
+    if smaller > cap:
+        raise ResultTooBig(
+            f"the graph's JSON is {smaller:,} bytes even with every value summarized, over "
+            f"the {cap:,} a run may send back: raise Limits.result_bytes or lower "
+            "Limits.max_nodes"
+        )
+    return wire
+
+
+class ResultTooBig(Exception):
+    """The graph does not fit in Limits.result_bytes even reduced."""
+
+
+def _summarize_values(wire: dict[str, Any]) -> None:
+    """Replace the data of every tensor value in ``wire`` by its summary, in place."""
+    stack: list[Any] = [wire]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            if item.keys() == _VALUE_KEYS:
+                if item["data"] is not None:
+                    item["summary"] = asdict(summarize(item["data"]))
+                    item["data"] = None
+                continue
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
