@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 ENGINES = ("dot", "graphviz-pure")
 NO_ENGINE_MESSAGE = (
@@ -13,9 +15,13 @@ NO_ENGINE_MESSAGE = (
 
 
 def svg_engine() -> str | None:
-    """The path of the first layout engine found on PATH, or None."""
+    """The path of the first layout engine found, or None. ``graphviz-pure`` (a dependency)
+    is looked for beside this Python first: on PATH it may be a slow shim (pyenv's)."""
+    beside = Path(sys.executable).parent / "graphviz-pure"
     for name in ENGINES:
         path = shutil.which(name)
+        if name == "graphviz-pure" and beside.is_file():
+            path = str(beside)
         if path:
             return path
     return None

@@ -8,8 +8,9 @@ from gradviz.graph.model import Graph
 from gradviz.render.svg import NO_ENGINE_MESSAGE, svg_engine, to_svg
 
 
-def downloads_panel(graph: Graph, dot: str) -> None:
-    """Download buttons; JSON and SVG are made only when clicked."""
+def downloads_panel(graph: Graph, dot: str, svg: str | None = None) -> None:
+    """Download buttons; JSON and SVG are made only when clicked. ``svg``: the drawing on
+    screen, which the SVG download then is (else it is laid out from ``dot``)."""
     left, middle, right = st.columns(3)
     with left:
         st.download_button(
@@ -32,10 +33,10 @@ def downloads_panel(graph: Graph, dot: str) -> None:
             on_click="ignore",
         )
     with right:
-        if svg_engine() is not None:
+        if svg is not None or svg_engine() is not None:
             st.download_button(
                 "SVG",
-                lambda: to_svg(dot),
+                svg if svg is not None else lambda: to_svg(dot),
                 file_name="gradviz.svg",
                 mime="image/svg+xml",
                 key="dl_svg",

@@ -1,4 +1,4 @@
-"""The graph: DOT from the renderer, laid out in the browser by st.graphviz_chart.
+"""The graph: DOT from the renderer, laid out on the server, drawn by gradviz's component.
 
 The legend is drawn as a row of chips under the chart rather than inside it: inside, it sits
 beside the graph's first rank and can double the drawing's width, which shrinks every node
@@ -7,18 +7,22 @@ when the chart is scaled to fit the column. Downloads keep the legend in the DOT
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from html import escape
 
 import streamlit as st
 
+from gradviz.graph.budget import budget_view
 from gradviz.graph.model import Graph
 from gradviz.render.dot import PALETTES, RenderOptions, to_dot
+from gradviz.render.interactive import NO_OVERLAY, Overlay, payload
+from gradviz.render.layout import LAYOUT_SECONDS, LayoutTooSlow, lay_out
+from gradviz.ui import state
 from gradviz.ui.big_graph import big_graph_view
+from gradviz.ui.graph_view import graph_view
 from gradviz.ui.options import chosen_budget
 
-LARGE_GRAPH = 800
-"""Past this many nodes, say that the in-browser layout takes a while (about 2 s per 1,000)."""
 LEGEND = (
     ("leaf", "leaf (requires grad)"),
     ("op", "operation (grad_fn)"),
@@ -49,30 +53,99 @@ def legend_html(render: RenderOptions) -> str:
 
 @dataclass(frozen=True)
 class Drawn:
-    """What the panel drew: the graph as drawn (a collapsed view of a big one) and its DOT
-    with the legend (for the downloads)."""
+    """What the panel drew: the graph as drawn (a collapsed view of a big one), its DOT with
+    the legend (for the downloads) and the SVG on screen."""
 
     graph: Graph
     dot: str
+    svg: str | None = None
+
+
+def _layout_options(render: RenderOptions) -> RenderOptions:
+    """What the layout depends on: the step's marks are an overlay, not part of it."""
+    return replace(render, legend=False, highlight=None, traversed=frozenset())
+
+
+def laid_out(graph: Graph, render: RenderOptions) -> tuple[Graph, str, str | None]:
+    """The graph, its SVG and a note: collapsed further (halving its nodes each time) while its
+    layout takes longer than ``LAYOUT_SECONDS``.
+
+    Raises:
+        LayoutTooSlow: not even the most collapsed view can be laid out in time.
+        RuntimeError: no layout engine is installed.
+    """
+    full = len(graph.nodes)
+    while True:
+        try:
+            svg = lay_out(to_dot(graph, _layout_options(render)))
+        except LayoutTooSlow:
+            smaller = budget_view(graph, max(len(graph.nodes) // 2, 1)).graph
+            if len(smaller.nodes) >= len(graph.nodes):
+                raise
+            graph = smaller
+            continue
+        if len(graph.nodes) == full:
+            return graph, svg, None
+        note = (
+            f"Laying out all {full:,} nodes would take longer than {LAYOUT_SECONDS:g} s: shown "
+            f"collapsed further, as {len(graph.nodes):,} nodes."
+        )
+        return graph, svg, note
+
+
+def draw_small(graph: Graph, render: RenderOptions, *, key: str) -> None:
+    """A graph drawn as it is, without the big-graph controls (the teaching views' graphs)."""
+    try:
+        _, svg, note = laid_out(graph, render)
+    except LayoutTooSlow:
+        st.caption(f"Too big to lay out within {LAYOUT_SECONDS:g} s.")
+        return
+    if note:
+        st.caption(note)
+    graph_view(payload(graph, svg, render), key=key, on_select=_select)
+
+
+def _select(node_id: str) -> None:
+    st.session_state[state.NODE] = node_id  # the Inspector shows the clicked node
 
 
 def graph_panel(
-    graph: Graph, render: RenderOptions, *, stale: bool = False, budget: int | None = None
+    graph: Graph,
+    render: RenderOptions,
+    overlay: Overlay = NO_OVERLAY,
+    *,
+    stale: bool = False,
+    budget: int | None = None,
+    fill: bool = False,
+    on_step: Callable[[int], None] | None = None,
+    key: str = "graph",
 ) -> Drawn:
     """Draw the graph, or above ``budget`` nodes a collapsed view of it (the Display option's
-    budget by default)."""
+    budget by default), with ``overlay`` (the step-through's marks) on it.
+
+    Args:
+        fill: Size it to the screen (presentation mode).
+        on_step: What the arrow keys do on the graph (the step-through's Back and Next).
+    """
     if stale:
-        st.caption(":orange[**stale** — showing the last good run]")
+        st.caption(":orange[**stale** — showing the last good run, faded]")
     if not graph.nodes:
         st.info("Nothing to draw: the program made no tensors that autograd tracks.")
         return Drawn(graph, to_dot(graph, render))
     graph, render = big_graph_view(graph, render, chosen_budget() if budget is None else budget)
-    if len(graph.nodes) > LARGE_GRAPH:
-        st.caption(
-            f"{len(graph.nodes)} nodes: the browser lays the graph out itself, which can take "
-            "several seconds at this size."
+    try:
+        graph, svg, note = laid_out(graph, render)
+    except LayoutTooSlow:
+        st.warning(
+            f"This graph cannot be laid out within {LAYOUT_SECONDS:g} s even collapsed: "
+            "collapse more modules above, or download its DOT."
         )
-    st.graphviz_chart(to_dot(graph, replace(render, legend=False)), width="content")
+        return Drawn(graph, to_dot(graph, render))
+    if note:
+        st.caption(note)
+    marks = replace(overlay, current=render.highlight, traversed=render.traversed)
+    data = payload(graph, svg, render, marks, stale=stale, fill=fill, stepping=on_step is not None)
+    graph_view(data, key=key, on_select=_select, on_step=on_step)
     if render.legend:
         st.markdown(legend_html(render), unsafe_allow_html=True)
-    return Drawn(graph, to_dot(graph, render))
+    return Drawn(graph, to_dot(graph, render), svg)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from gradviz.curve import labels, window
 from gradviz.graph.model import Graph
-from gradviz.render.dot import RenderOptions, to_dot
+from gradviz.render.dot import RenderOptions
 from gradviz.render.format import number
 from gradviz.render.teaching_plots import derivatives_figure
 from gradviz.teach.higher_order import (
@@ -24,6 +24,7 @@ from gradviz.teach.higher_order import (
     gradient_graphs,
     order_name,
 )
+from gradviz.ui.graph_panel import draw_small
 from gradviz.ui.options import Display
 from gradviz.ui.rerun_time import affordable
 from gradviz.ui.runs import SEED, runner
@@ -39,9 +40,9 @@ def applies(graph: Graph) -> bool:
     return bool(create_graph_calls(graph))
 
 
-def _chart(graph: Graph, render: RenderOptions) -> None:
+def _chart(graph: Graph, render: RenderOptions, key: str) -> None:
     plain = replace(render, legend=False, highlight=None, traversed=frozenset())
-    st.graphviz_chart(to_dot(graph, plain), width="content")
+    draw_small(graph, plain, key=key)
 
 
 def _pair(graph: Graph, pair: GradientGraph, display: Display) -> None:
@@ -59,10 +60,10 @@ def _pair(graph: Graph, pair: GradientGraph, display: Display) -> None:
         left, right = st.columns(2, gap="large")
     with left:
         st.markdown(f"**What was differentiated:** {root}")
-        _chart(pair.original, display.render)
+        _chart(pair.original, display.render, f"higher_order_{pair.call}_original")
     with right:
         st.markdown(f"**The gradient's own graph:** {result}")
-        _chart(pair.gradient, display.render)
+        _chart(pair.gradient, display.render, f"higher_order_{pair.call}_{pair.result}")
     made = [names[n] for n in pair.made_by_backward]
     if made:
         st.caption(

@@ -52,10 +52,17 @@ if view.graph is not None:
     with graph_col:
         st.subheader("Graph")
         walk = walkthrough.walk_controls(shown, display.render)
-        drawn = graph_panel.graph_panel(walk.graph, walk.render, stale=view.stale)
+        drawn = graph_panel.graph_panel(
+            walk.graph,
+            walk.render,
+            walk.overlay,
+            stale=view.stale,
+            fill=display.presentation,
+            on_step=walk.step_by(),
+        )
         with error_view.guarded("the step-through"):
             walkthrough.walk_details(shown, walk, display)
-        downloads.downloads_panel(shown, drawn.dot)
+        downloads.downloads_panel(shown, drawn.dot, drawn.svg)
     with side_col:
         if point is not None:
             with figure_box, error_view.guarded("the curve"):

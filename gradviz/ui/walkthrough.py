@@ -10,6 +10,7 @@ the chain rule for one element of a leaf.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -19,6 +20,7 @@ from gradviz.curve import index_text
 from gradviz.graph.model import Graph, Node
 from gradviz.render.dot import RenderOptions, title
 from gradviz.render.format import number, tensor_text
+from gradviz.render.interactive import NO_OVERLAY, Overlay
 from gradviz.teach.chain_rule import ChainRule, explain_chain_rule, leaves_of
 from gradviz.teach.stepper import (
     BackwardStep,
@@ -26,7 +28,6 @@ from gradviz.teach.stepper import (
     call_label,
     forward_order,
     graph_at_step,
-    graph_upto,
 )
 from gradviz.ui import state
 from gradviz.ui.options import Display
@@ -58,6 +59,17 @@ class Walk:
     """How many steps there are."""
     node: str | None = None
     """Forward: the node computed at this step."""
+    overlay: Overlay = NO_OVERLAY
+    """What the step changes on the drawing of ``graph`` (which is the same at every step)."""
+    key: str | None = None
+    """The session key of the step (for the arrow keys on the graph)."""
+
+    def step_by(self) -> Callable[[int], None] | None:
+        """What an arrow key on the graph does: move the step by +1 or -1 (None: no steps)."""
+        key, count = self.key, self.count
+        if key is None or count < 2:
+            return None
+        return lambda delta: _move(key, delta, count)
 
 
 def walk_controls(graph: Graph, render: RenderOptions) -> Walk:
@@ -147,9 +159,14 @@ def _backward_controls(graph: Graph, render: RenderOptions) -> Walk:
         return Walk(graph, render)
     index = _stepper("Step (the engine's order)", count, state.WALK_STEP)
     step = backward_step(graph, call, index)
-    drawn = graph_at_step(graph, call, index)
+    # Drawn as after the last step, so that no node moves; the gradients that have not
+    # arrived yet are hidden.
+    drawn = graph_at_step(graph, call, count - 1)
+    arrived = {n.id for n in graph_at_step(graph, call, index).nodes if n.grad is not None}
+    waiting = frozenset(n.id for n in drawn.nodes if n.grad is not None and n.id not in arrived)
     marked = replace(render, highlight=step.node, traversed=step.traversed)
-    return Walk(drawn, marked, "backward", call, step, index, count)
+    overlay = Overlay(no_grad=waiting)
+    return Walk(drawn, marked, "backward", call, step, index, count, None, overlay, state.WALK_STEP)
 
 
 def _forward_controls(graph: Graph, render: RenderOptions) -> Walk:
@@ -157,10 +174,14 @@ def _forward_controls(graph: Graph, render: RenderOptions) -> Walk:
     if not order:
         return Walk(graph, render)
     index = _stepper("Step (the program's order)", len(order), state.FORWARD_STEP)
-    drawn = graph_upto(graph, order, index + 1)
-    # No gradients exist yet while the forward pass runs.
+    # The whole graph is drawn (no node moves between steps); the ones not computed yet are
+    # hidden. No gradients exist yet while the forward pass runs.
     marked = replace(render, highlight=order[index], show_grads=False)
-    return Walk(drawn, marked, "forward", index=index, count=len(order), node=order[index])
+    overlay = Overlay(hidden=frozenset(order[index + 1 :]))
+    return Walk(
+        graph, marked, "forward", index=index, count=len(order), node=order[index],
+        overlay=overlay, key=state.FORWARD_STEP,
+    )  # fmt: skip
 
 
 def walk_details(graph: Graph, walk: Walk, display: Display) -> None:

@@ -1,0 +1,214 @@
+// gradviz's graph: an SVG laid out on the server, drawn and moved here (svg-pan-zoom, loaded
+// above this file as window.svgPanZoom). Nothing is laid out in the browser: a step of the
+// step-through only restyles the drawing, so no node ever moves between steps.
+
+const MOVED_PX = 4; // a press that moved further than this was a drag, not a click
+
+function make(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text) el.textContent = text;
+  return el;
+}
+
+function titled(svg, selector) {
+  // Graphviz titles each node with its id and each edge "src->dst"; the titles would also
+  // show as the browser's own tooltips, so they move into data attributes.
+  const byTitle = new Map();
+  for (const g of svg.querySelectorAll(selector)) {
+    const title = g.querySelector(":scope > title");
+    if (!title) continue;
+    const key = title.textContent;
+    title.remove();
+    g.dataset.gvId = key;
+    if (!byTitle.has(key)) byTitle.set(key, []);
+    byTitle.get(key).push(g);
+  }
+  return byTitle;
+}
+
+function canvasHeight(canvas, data) {
+  if (!data.fill) return data.height;
+  // Presentation: the graph takes the screen left under the controls above it, keeping room
+  // for the step's explanation below.
+  const top = canvas.getBoundingClientRect().top + window.scrollY;
+  const free = window.innerHeight - Math.min(top, data.fillTop) - data.fillBelow;
+  return Math.max(data.minHeight, Math.round(free));
+}
+
+class GraphView {
+  constructor(root, data) {
+    this.root = root;
+    this.key = data.key;
+    this.api = {};
+    root.replaceChildren();
+    root.tabIndex = 0;
+    this.canvas = make("div", "gv-canvas");
+    this.canvas.innerHTML = data.svg;
+    this.tip = make("div", "gv-tip gv-hidden");
+    const tools = make("div", "gv-tools");
+    for (const [text, title, action] of [
+      ["Fit", "Fit the graph (f, or double-click)", () => this.fit()],
+      ["100%", "Actual size", () => this.actualSize()],
+      ["+", "Zoom in (+)", () => this.zoom.zoomIn()],
+      ["−", "Zoom out (-)", () => this.zoom.zoomOut()],
+    ]) {
+      const button = make("button", "", text);
+      button.type = "button";
+      button.title = title;
+      button.addEventListener("click", action);
+      tools.append(button);
+    }
+    root.append(tools, this.canvas, this.tip);
+    this.svg = this.canvas.querySelector("svg");
+    this.nodes = titled(this.svg, "g.node");
+    this.edges = titled(this.svg, "g.edge");
+    this.canvas.style.height = `${canvasHeight(this.canvas, data)}px`;
+    this.zoom = window.svgPanZoom(this.svg, {
+      zoomEnabled: true,
+      dblClickZoomEnabled: false,
+      controlIconsEnabled: false,
+      fit: true,
+      center: true,
+      minZoom: 0.02,
+      maxZoom: 60,
+      zoomScaleSensitivity: 0.3,
+    });
+    this.listen(data);
+  }
+
+  listen(data) {
+    let pressed = null;
+    this.canvas.addEventListener("pointerdown", (e) => {
+      pressed = { x: e.clientX, y: e.clientY };
+    });
+    this.canvas.addEventListener("click", (e) => {
+      const moved = pressed && Math.hypot(e.clientX - pressed.x, e.clientY - pressed.y);
+      const node = e.target.closest("g.node");
+      if (node && !(moved > MOVED_PX)) this.api.setStateValue?.("selected", node.dataset.gvId);
+    });
+    this.canvas.addEventListener("dblclick", () => this.fit());
+    this.canvas.addEventListener("mousemove", (e) => this.hover(e));
+    this.canvas.addEventListener("mouseleave", () => this.tip.classList.add("gv-hidden"));
+    this.root.addEventListener("keydown", (e) => this.key_(e));
+    this.resized = new ResizeObserver(() => {
+      this.zoom.resize();
+    });
+    this.resized.observe(this.canvas);
+    this.onWindow = () => {
+      const height = canvasHeight(this.canvas, this.data || data);
+      if (Math.abs(height - this.canvas.clientHeight) > 2) {
+        this.canvas.style.height = `${height}px`;
+        this.zoom.resize();
+        this.fit();
+      }
+    };
+    window.addEventListener("resize", this.onWindow);
+  }
+
+  key_(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const steps = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+    if (e.key === "f") this.fit();
+    else if (e.key === "+" || e.key === "=") this.zoom.zoomIn();
+    else if (e.key === "-") this.zoom.zoomOut();
+    else if (e.key === "0") this.actualSize();
+    else if (e.key in steps && this.data?.stepping) this.api.setTriggerValue?.("step", steps[e.key]);
+    else return;
+    e.preventDefault();
+  }
+
+  hover(e) {
+    const node = e.target.closest("g.node");
+    const edge = node ? null : e.target.closest("g.edge");
+    const text = node
+      ? this.data?.nodes?.[node.dataset.gvId]
+      : edge && this.data?.edges?.[edge.dataset.gvId];
+    if (!text) {
+      this.tip.classList.add("gv-hidden");
+      return;
+    }
+    this.tip.textContent = text;
+    this.tip.classList.remove("gv-hidden");
+    const box = this.root.getBoundingClientRect();
+    const x = Math.min(e.clientX - box.left + 14, box.width - this.tip.offsetWidth - 4);
+    this.tip.style.left = `${Math.max(4, x)}px`;
+    this.tip.style.top = `${e.clientY - box.top + 16}px`;
+  }
+
+  fit() {
+    this.zoom.resize();
+    this.zoom.fit();
+    this.zoom.center();
+  }
+
+  actualSize() {
+    const real = this.zoom.getSizes().realZoom;
+    if (real > 0) this.zoom.zoom(this.zoom.getZoom() / real);
+  }
+
+  // --- what changes without a new layout ---------------------------------------------------
+  update(data, api) {
+    this.data = data;
+    this.api = api;
+    this.root.style.setProperty("--gv-current", data.colors.current);
+    this.root.style.setProperty("--gv-traversed", data.colors.traversed);
+    this.canvas.classList.toggle("gv-faded", !!data.stale);
+    const overlay = data.overlay || {};
+    const hidden = new Set(overlay.hidden || []);
+    const noGrad = new Set(overlay.noGrad || []);
+    const traversed = new Set(overlay.traversed || []);
+    const gradFill = (data.colors.grad || "").toLowerCase();
+    for (const [id, groups] of this.nodes) {
+      for (const g of groups) {
+        g.classList.toggle("gv-hidden", hidden.has(id));
+        g.classList.toggle("gv-current", id === overlay.current);
+        for (const text of g.querySelectorAll("text")) {
+          const isGrad = (text.getAttribute("fill") || "").toLowerCase() === gradFill;
+          if (isGrad) text.classList.toggle("gv-hidden", noGrad.has(id));
+        }
+      }
+    }
+    for (const [id, groups] of this.edges) {
+      const [src, dst] = id.split("->");
+      for (const g of groups) {
+        g.classList.toggle("gv-hidden", hidden.has(src) || hidden.has(dst));
+        g.classList.toggle("gv-traversed", traversed.has(id));
+      }
+    }
+    if (overlay.current) this.bringIntoView(overlay.current);
+  }
+
+  bringIntoView(id) {
+    const g = this.nodes.get(id)?.[0];
+    if (!g) return;
+    const node = g.getBoundingClientRect();
+    const view = this.canvas.getBoundingClientRect();
+    const inside =
+      node.left >= view.left && node.right <= view.right &&
+      node.top >= view.top && node.bottom <= view.bottom;
+    if (inside) return;
+    this.zoom.panBy({
+      x: view.left + view.width / 2 - (node.left + node.width / 2),
+      y: view.top + view.height / 2 - (node.top + node.height / 2),
+    });
+  }
+
+  destroy() {
+    window.removeEventListener("resize", this.onWindow);
+    this.resized.disconnect();
+    this.zoom.destroy();
+  }
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  const root = parentElement.querySelector(".gv");
+  if (!root || !data) return;
+  let view = root.gvView;
+  if (!view || view.key !== data.key) {
+    view?.destroy();
+    view = root.gvView = new GraphView(root, data);
+  }
+  view.update(data, { setStateValue, setTriggerValue });
+}
