@@ -76,7 +76,8 @@ def test_trace_svg(poly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_svg_without_an_engine_says_what_it_needs(
     poly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # no dot, no graphviz-pure
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot, no graphviz-pure on PATH
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))  # nor beside Python
     code, _, err = trace(capsys, str(poly), "--format", "svg")
     assert code == 2
     assert NO_ENGINE_MESSAGE in err and "Traceback" not in err

@@ -69,16 +69,18 @@ def edge_tips(graph: Graph, precision: int = 4) -> dict[str, str]:
             for position, grad in enumerate(step.grad_out):
                 sent[(step.node, position)] = grad
     nodes = graph.index()
-    tips: dict[str, str] = {}
+    carried: dict[tuple[str, str], list[str]] = {}
     for edge in graph.edges:
         grad = sent.get((edge.dst, edge.position))
-        if grad is None or edge.kind != "grad":
-            continue
-        src, dst = nodes.get(edge.src), nodes.get(edge.dst)
-        names = f"{_short(src, edge.src)} ← {_short(dst, edge.dst)}"
-        tips[f"{edge.src}->{edge.dst}"] = (
-            f"gradient sent back {names}\n{tensor_text(grad, precision, TIP_ITEMS)}"
-        )
+        if grad is not None and edge.kind == "grad":
+            text = tensor_text(grad, precision, TIP_ITEMS)
+            carried.setdefault((edge.src, edge.dst), []).append(text)
+    tips: dict[str, str] = {}
+    for (src, dst), grads in carried.items():
+        names = f"{_short(nodes.get(src), src)} ← {_short(nodes.get(dst), dst)}"
+        if len(grads) > 1:  # x * x: one edge per use, each with its own gradient
+            names += f" ({len(grads)} edges, one per use)"
+        tips[f"{src}->{dst}"] = f"gradient sent back {names}\n" + "\n".join(grads)
     return tips
 
 

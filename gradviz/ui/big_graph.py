@@ -8,6 +8,7 @@ highlights it. The browser never gets more than ``budget`` nodes to lay out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import streamlit as st
@@ -42,14 +43,26 @@ MAX_HITS = 200
 """Search hits listed at most (the select box stays quick)."""
 
 
-def big_graph_view(graph: Graph, render: RenderOptions, budget: int) -> tuple[Graph, RenderOptions]:
-    """The controls for modules and big graphs; returns the graph to draw and its options.
+Shrink = Callable[[int], tuple[Graph, RenderOptions]]
+"""The same view within a smaller budget (for a layout that would take too long)."""
+
+
+def big_graph_view(
+    graph: Graph, render: RenderOptions, budget: int
+) -> tuple[Graph, RenderOptions, Shrink]:
+    """The controls for modules and big graphs; returns the graph to draw, its options, and
+    how to show it within a smaller budget with the same choices.
 
     A graph within the budget that has no modules is drawn as it is, with no controls.
     """
     tree = module_tree(graph)
     if len(graph.nodes) <= budget and not tree:
-        return graph, render
+
+        def plain(smaller: int) -> tuple[Graph, RenderOptions]:
+            view = budget_view(graph, smaller, keep=[render.highlight] if render.highlight else [])
+            return view.graph, _mapped(render, view, None)
+
+        return graph, render, plain
     over = len(graph.nodes) > budget
     _forget_other_graphs(graph, tree)
     heading = st.container()
@@ -73,7 +86,12 @@ def big_graph_view(graph: Graph, render: RenderOptions, budget: int) -> tuple[Gr
                 )
     with heading:
         _say_what_is_shown(view, budget)
-    return view.graph, _mapped(render, view, focus)
+
+    def shrink(smaller: int) -> tuple[Graph, RenderOptions]:
+        view = budget_view(graph, smaller, opened=opened, collapsed=collapsed, keep=keep)
+        return view.graph, _mapped(render, view, focus)
+
+    return view.graph, _mapped(render, view, focus), shrink
 
 
 def _fold_repeats_box(graph: Graph) -> Graph:

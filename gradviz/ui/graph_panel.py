@@ -19,7 +19,7 @@ from gradviz.render.dot import PALETTES, RenderOptions, to_dot
 from gradviz.render.interactive import NO_OVERLAY, Overlay, payload
 from gradviz.render.layout import LAYOUT_SECONDS, LayoutTooSlow, lay_out
 from gradviz.ui import state
-from gradviz.ui.big_graph import big_graph_view
+from gradviz.ui.big_graph import Shrink, big_graph_view
 from gradviz.ui.graph_view import graph_view
 from gradviz.ui.options import chosen_budget
 
@@ -66,9 +66,15 @@ def _layout_options(render: RenderOptions) -> RenderOptions:
     return replace(render, legend=False, highlight=None, traversed=frozenset())
 
 
-def laid_out(graph: Graph, render: RenderOptions) -> tuple[Graph, str, str | None]:
-    """The graph, its SVG and a note: collapsed further (halving its nodes each time) while its
-    layout takes longer than ``LAYOUT_SECONDS``.
+def laid_out(
+    graph: Graph,
+    render: RenderOptions,
+    shrink: Shrink | None = None,
+    seconds: float = LAYOUT_SECONDS,
+) -> tuple[Graph, RenderOptions, str, str | None]:
+    """The graph, its options, its SVG and a note: shown within half the nodes each time
+    (``shrink``, by default a plain budget view) while its layout takes longer than
+    ``LAYOUT_SECONDS``.
 
     Raises:
         LayoutTooSlow: not even the most collapsed view can be laid out in time.
@@ -77,26 +83,29 @@ def laid_out(graph: Graph, render: RenderOptions) -> tuple[Graph, str, str | Non
     full = len(graph.nodes)
     while True:
         try:
-            svg = lay_out(to_dot(graph, _layout_options(render)))
+            svg = lay_out(to_dot(graph, _layout_options(render)), seconds)
         except LayoutTooSlow:
-            smaller = budget_view(graph, max(len(graph.nodes) // 2, 1)).graph
-            if len(smaller.nodes) >= len(graph.nodes):
+            budget = len(graph.nodes) // 2
+            smaller, render = (
+                shrink(budget) if shrink else (budget_view(graph, budget).graph, render)
+            )
+            if len(smaller.nodes) >= len(graph.nodes) or budget < 2:
                 raise
             graph = smaller
             continue
         if len(graph.nodes) == full:
-            return graph, svg, None
+            return graph, render, svg, None
         note = (
-            f"Laying out all {full:,} nodes would take longer than {LAYOUT_SECONDS:g} s: shown "
-            f"collapsed further, as {len(graph.nodes):,} nodes."
+            f"Laying out these {full:,} nodes would take longer than {seconds:g} s: "
+            f"shown as {len(graph.nodes):,} nodes instead."
         )
-        return graph, svg, note
+        return graph, render, svg, note
 
 
 def draw_small(graph: Graph, render: RenderOptions, *, key: str) -> None:
     """A graph drawn as it is, without the big-graph controls (the teaching views' graphs)."""
     try:
-        _, svg, note = laid_out(graph, render)
+        _, _, svg, note = laid_out(graph, render)
     except LayoutTooSlow:
         st.caption(f"Too big to lay out within {LAYOUT_SECONDS:g} s.")
         return
@@ -132,9 +141,11 @@ def graph_panel(
     if not graph.nodes:
         st.info("Nothing to draw: the program made no tensors that autograd tracks.")
         return Drawn(graph, to_dot(graph, render))
-    graph, render = big_graph_view(graph, render, chosen_budget() if budget is None else budget)
+    graph, render, shrink = big_graph_view(
+        graph, render, chosen_budget() if budget is None else budget
+    )
     try:
-        graph, svg, note = laid_out(graph, render)
+        graph, render, svg, note = laid_out(graph, render, shrink)
     except LayoutTooSlow:
         st.warning(
             f"This graph cannot be laid out within {LAYOUT_SECONDS:g} s even collapsed: "

@@ -5,7 +5,6 @@ Every number checked here is recomputed with plain torch.nn modules and autograd
 
 from __future__ import annotations
 
-import html
 import re
 from functools import cache
 from pathlib import Path
@@ -19,10 +18,9 @@ import gradviz
 from gradviz.examples import by_key
 from gradviz.graph.model import Graph
 from gradviz.render.format import number
+from tests.app.drawing import drawing
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-NODE = re.compile(r'^\s*"([^"]+)" \[label=(.*)$', re.MULTILINE)
-EDGE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)" \[', re.MULTILINE)
 
 
 def open_example(key: str, budget: int | None = None) -> AppTest:
@@ -35,20 +33,13 @@ def open_example(key: str, budget: int | None = None) -> AppTest:
     return at
 
 
-def spec(at: AppTest) -> str:
-    return str(at.get("graphviz_chart")[0].proto.spec)
-
-
 def drawn(at: AppTest) -> dict[str, str]:
     """Node id -> its label's text, as drawn."""
-    return {
-        m.group(1): html.unescape(re.sub(r"<[^>]+>", " ", m.group(2)))
-        for m in NODE.finditer(spec(at))
-    }
+    return {k: f" {v} " for k, v in drawing(at).nodes.items()}
 
 
 def drawn_edges(at: AppTest) -> set[tuple[str, str]]:
-    return {(m.group(1), m.group(2)) for m in EDGE.finditer(spec(at))}
+    return drawing(at).edges
 
 
 @cache
@@ -142,7 +133,8 @@ def test_the_inspector_of_a_big_graph_lists_the_nodes_drawn() -> None:
     real = {n.id for n in graph.nodes}
     inspect = at.selectbox(key="node")
     listed = [o.rsplit("(", 1)[1].rstrip(")") for o in inspect.options]  # "y = tanh (n12)"
-    assert listed == [i for i in drawn(at) if i in real]  # drawn order, groups left out
+    assert set(listed) == {i for i in drawn(at) if i in real}  # groups left out
+    assert len(listed) == len(set(listed))
     assert 0 < len(listed) < len(graph.nodes)
     assert inspect.value == graph.backward_calls[0].root
     assert f"Listing the {len(listed):,} nodes drawn of {len(graph.nodes):,}" in captions(at)
@@ -167,7 +159,11 @@ def test_expanding_the_fold_adds_exactly_its_members() -> None:
     assert option.startswith("… ×5998 ops") and option.endswith(f"{len(hidden_before):,} nodes")
     at.selectbox(key="big_expand").set_value(key).run()
     after = set(drawn(at))
-    assert len(after) == 300  # as much of the chain as the budget allows
+    # As much of the chain as the budget allows, or as its layout allows within 2 s (a
+    # weight feeding all 150 layers makes 300 nodes slow to lay out on a busy machine).
+    assert len(after) == 300 or (
+        len(after) >= 100 and f"shown as {len(after):,} nodes instead" in captions(at)
+    )
     assert at.multiselect(key="big_opened").value == [key]
     shown = after - before
     (rest,) = [i for i in shown if i.startswith("f:")]  # the rest of the chain, still folded
@@ -229,8 +225,7 @@ def test_search_finds_a_parameter_by_its_path_and_highlights_it() -> None:
         found.set_value(node.id).run()
         nodes = drawn(at)
         assert node.id in nodes and len(nodes) <= 12
-        line = next(m.group(0) for m in NODE.finditer(spec(at)) if m.group(1) == node.id)
-        assert 'color="#f59e0b"' in line and "penwidth=4" in line  # the highlight
+        assert drawing(at).current == node.id  # the highlight
 
 
 def test_changing_the_budget_changes_the_view() -> None:
@@ -276,17 +271,12 @@ def test_the_step_throughs_node_stays_visible_and_highlighted() -> None:
     at.session_state["step_edges"] = edges
     at.run()
     assert not at.exception
-    nodes = drawn(at)
-    assert node in nodes and len(nodes) <= 300
-    line = next(m.group(0) for m in NODE.finditer(spec(at)) if m.group(1) == node)
-    assert 'color="#f59e0b"' in line and "penwidth=4" in line
+    shown = drawing(at)
+    assert node in shown.nodes and len(shown.nodes) <= 300
+    assert shown.current == node
     # its edges, to and from the folds on either side, are drawn as travelled
-    travelled = [e for e in EDGE.finditer(spec(at)) if node in (e.group(1), e.group(2))]
-    assert len(travelled) == 2
-    text = spec(at)
-    for e in travelled:
-        line = text[e.start() : text.index("\n", e.start())]
-        assert 'color="#ea580c"' in line and "penwidth=3" in line
+    travelled = [e for e in shown.edges if node in e]
+    assert len(travelled) == 2 and set(travelled) <= shown.traversed
 
 
 def stacked_blocks_torch() -> tuple[nn.Sequential, torch.Tensor]:

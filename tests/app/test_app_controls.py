@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from gradviz.examples import by_key
+from gradviz.render.interactive import drawing_size
+from tests.app.drawing import drawing
 from tests.oracle import polynomial_in_torch
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -27,12 +27,17 @@ def open_app(**query: str) -> AppTest:
     return at
 
 
-def dot(at: AppTest) -> str:
-    return str(at.get("graphviz_chart")[0].proto.spec)
+BACKGROUND = '<polygon fill="{}" stroke="none"'
+"""The first shape Graphviz draws: the page's background."""
+
+
+def svg(at: AppTest) -> str:
+    return str(drawing(at).data["svg"])
 
 
 def dot_text(at: AppTest) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", " ", dot(at)))
+    """Every label shown, space-separated (with a space before and after)."""
+    return f" {' '.join(drawing(at).text().split())} "
 
 
 def curve_meta(at: AppTest) -> dict[str, Any]:
@@ -61,7 +66,7 @@ def test_checkbox_turns_a_part_off(key: str, present_before: str, absent_after: 
 
 def test_legend_under_the_graph() -> None:
     at = open_app()
-    assert "legend_" not in dot(at)  # chips under the chart: the drawing stays narrow
+    assert "legend_" not in svg(at)  # chips under the chart: the drawing stays narrow
     assert any("leaf (requires grad)" in m.value for m in at.markdown)
     at.checkbox(key="legend").uncheck().run()
     assert not any("leaf (requires grad)" in m.value for m in at.markdown)
@@ -86,14 +91,16 @@ def test_precision() -> None:
 
 def test_direction_theme_and_presentation() -> None:
     at = open_app()
-    assert "rankdir=TB" in dot(at) and 'bgcolor="#ffffff"' in dot(at)
+    width, height = drawing_size(svg(at))
+    assert height > width and BACKGROUND.format("#ffffff") in svg(at)  # top to bottom
     at.radio(key="direction").set_value("LR").run()
-    assert "rankdir=LR" in dot(at)
+    width, height = drawing_size(svg(at))
+    assert width > height
     at.radio(key="theme").set_value("dark").run()
-    assert 'bgcolor="#0e1117"' in dot(at)
+    assert BACKGROUND.format("#0e1117") in svg(at)
     at.toggle(key="present").set_value(True).run()
-    assert "fontsize=18" in dot(at)  # the projector palette: large type, black on white
-    assert 'bgcolor="#ffffff"' in dot(at)
+    assert 'font-size="18.00"' in svg(at)  # the projector palette: large type, black on white
+    assert BACKGROUND.format("#ffffff") in svg(at)
     assert any("html { font-size: 22px; }" in m.value for m in at.markdown)
 
 
@@ -182,14 +189,15 @@ def test_shared_link_opens_the_same_view() -> None:
     assert other.text_area(key="code").value == by_key("diamond").code
     assert other.radio(key="direction").value == "LR"
     assert other.checkbox(key="shapes").value is False
-    assert dot(other) == dot(at)
-    assert "grad 8" in dot_text(other) and "rankdir=LR" in dot(other)
+    assert svg(other) == svg(at)
+    width, height = drawing_size(svg(other))
+    assert "grad 8" in dot_text(other) and width > height  # left to right
 
 
 def test_presentation_link() -> None:
     at = open_app(present="true", values="false")
     assert at.toggle(key="present").value is True
-    assert "fontsize=18" in dot(at) and "value 63" not in dot_text(at)
+    assert 'font-size="18.00"' in svg(at) and "value 63" not in dot_text(at)
 
 
 def test_default_link_is_clean() -> None:

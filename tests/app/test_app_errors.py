@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import gradviz
 from gradviz.examples import DEFAULT
+from tests.app.drawing import payloads
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -45,8 +46,8 @@ def page_text(at: AppTest) -> str:
 
 
 def graph_spec(at: AppTest) -> str:
-    charts = at.get("graphviz_chart")
-    return str(charts[0].proto.spec) if charts else ""
+    charts = payloads(at)
+    return str(charts[0]["svg"]) if charts else ""
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
@@ -87,7 +88,7 @@ def test_failure_on_first_load_shows_no_graph_and_keeps_text() -> None:
     at.run()
     assert not at.exception
     assert "Syntax error" in at.error[0].value and "2:" in at.error[0].value
-    assert not at.get("graphviz_chart")
+    assert not payloads(at)
     assert at.text_area(key="code").value == "import torch\nx = = 1\n"
     assert "stale" not in page_text(at)
 
@@ -126,7 +127,7 @@ def test_a_bug_in_a_panel_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_app()
     assert "could not draw the curve" in at.error[0].value
     assert "panel detail" not in page_text(at)
-    assert at.get("graphviz_chart")  # the rest of the page is there
+    assert payloads(at)  # the rest of the page is there
 
 
 def test_run_button_reruns_the_text() -> None:

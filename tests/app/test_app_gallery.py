@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import html
 import io
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from gradviz.examples import EXAMPLES, Example
 from gradviz.render.format import tensor_lines
 from gradviz.values import snapshot
+from tests.app.drawing import drawing
 from tests.oracle import run_plain
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -29,7 +28,7 @@ def app() -> AppTest:
 
 
 def dot_text(at: AppTest) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", " ", str(at.get("graphviz_chart")[0].proto.spec)))
+    return drawing(at).text()
 
 
 def expected_rows(namespace: dict[str, Any]) -> list[str]:

@@ -6,14 +6,13 @@ every number it shows is computed here again with plain PyTorch.
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Any
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.app.drawing import drawings
 from tests.app.test_app_view import open_app, plotly_specs
 
 HEADINGS = (
@@ -41,8 +40,7 @@ def headings(at: AppTest) -> list[str]:
 
 
 def chart_text(at: AppTest, i: int) -> str:
-    spec = at.get("graphviz_chart")[i].proto.spec
-    return html.unescape(re.sub(r"<[^>]+>", " ", spec))
+    return drawings(at)[i].text()
 
 
 def close(a: Any, b: Any) -> bool:
@@ -111,7 +109,7 @@ def test_second_derivative_shows_the_gradients_graph_and_f_f1_f2() -> None:
     at = open_example("second_derivative")
     assert "Higher order: the gradient's own graph" in headings(at)
     f, df, d2f = cubic_derivatives(1.5)
-    charts = [chart_text(at, i) for i in range(len(at.get("graphviz_chart")))]
+    charts = [chart_text(at, i) for i in range(len(drawings(at)))]
     # The main graph has both; beside each other, one graph of f and one of its gradient.
     assert any("df = add" in c and "f = sub" in c for c in charts)
     (original,) = [c for c in charts if "f = sub" in c and "df = add" not in c]

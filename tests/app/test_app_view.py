@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.app.drawing import drawing
 from tests.oracle import polynomial_in_torch
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -24,16 +24,15 @@ def open_app() -> AppTest:
 
 
 def dot_text(at: AppTest) -> str:
-    """The graph's DOT with tags stripped from the labels: ``value 63``, ``grad 93``."""
-    spec = at.get("graphviz_chart")[0].proto.spec
-    return html.unescape(re.sub(r"<[^>]+>", " ", spec))
+    """Every label shown on the graph: ``value 63``, ``grad 93``."""
+    return drawing(at).text()
 
 
 def node_rows(at: AppTest, title: str) -> str:
     """The label text of the node whose heading is ``title`` (``y = add``, ``x (leaf)``)."""
-    for line in at.get("graphviz_chart")[0].proto.spec.splitlines():
-        if f"<B>{html.escape(title)}</B>" in line:
-            return html.unescape(re.sub(r"<[^>]+>", " ", line))
+    for text in drawing(at).nodes.values():
+        if text.startswith(f"{title} "):
+            return text
     raise AssertionError(f"no node {title!r}")
 
 

@@ -8,7 +8,6 @@ same node outlined at each step, the same numbers, and the chain rule adding up 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +19,7 @@ from gradviz.render.dot import PALETTES
 from gradviz.render.format import number, tensor_lines, tensor_text
 from gradviz.teach.chain_rule import fraction_text
 from gradviz.values import snapshot
+from tests.app.drawing import drawing
 from tests.app.test_app_view import APP, markdown_text, open_app
 
 LIGHT = PALETTES["light"]
@@ -79,25 +79,18 @@ def multistep_torch() -> tuple[torch.Tensor, list[EngineStep]]:
     return x, engine_steps(out)
 
 
-def spec(at: AppTest) -> str:
-    return str(at.get("graphviz_chart")[0].proto.spec)
-
-
 def highlighted(at: AppTest) -> list[str]:
-    """Ids of the nodes drawn with the highlight colour as their border."""
-    pattern = re.compile(rf'^\s*"([^"]+)" \[label=.* color="{LIGHT.highlight}" penwidth=4\]$')
-    return [m.group(1) for line in spec(at).splitlines() if (m := pattern.match(line))]
+    """Ids of the nodes marked as the step's."""
+    current = drawing(at).current
+    return [] if current is None else [current]
 
 
 def coloured_edges(at: AppTest) -> set[tuple[str, str]]:
-    pattern = re.compile(rf'^\s*"([^"]+)" -> "([^"]+)" \[color="{LIGHT.traversed}"')
-    return {
-        (m.group(1), m.group(2)) for line in spec(at).splitlines() if (m := pattern.match(line))
-    }
+    return drawing(at).traversed
 
 
 def drawn(at: AppTest) -> list[str]:
-    return re.findall(r'^\s*"([^"]+)" \[label=', spec(at), flags=re.MULTILINE)
+    return list(drawing(at).nodes)
 
 
 def shown(t: torch.Tensor | None, precision: int = 4) -> str:
@@ -159,7 +152,7 @@ def test_each_step_shows_torchs_arriving_and_sent_gradients() -> None:
             assert f"`{local}` × gradient arriving = gradient sent `{shown(sent)}`" in text
     # The drawing too: after step 3 the nodes run so far show the gradient that arrived.
     step_to(at, 3)
-    labels = re.sub(r"<[^>]+>", " ", spec(at))
+    labels = drawing(at).text()
     for step in truth[:3]:
         assert step.arriving is not None
         assert f"grad {tensor_lines(snapshot(step.arriving))[0]}" in labels
@@ -240,7 +233,7 @@ def test_forward_step_draws_the_first_k_nodes_computed() -> None:
         assert newest not in seen and set(seen) | {newest} == set(ids)
         seen.append(newest)
         assert f"value `{shown(values[k - 1])}`" in markdown_text(at)
-        assert "grad " not in re.sub(r"<[^>]+>", " ", spec(at))
+        assert "grad " not in drawing(at).text()
     assert [graph.node(i).name for i in seen if graph.node(i).name] == ["x", "y", "z", "out"]
 
 
