@@ -164,6 +164,9 @@ def run(
         overrides=overrides or {},
         auto_backward=auto_backward,
         actions=tuple(actions),
+        max_elements=limits.max_elements,
+        max_nodes=limits.max_nodes,
+        result_bytes=limits.result_bytes,
     )
     try:
         reply = (pool or shared_pool()).run(

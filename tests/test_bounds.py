@@ -73,3 +73,13 @@ def test_json_over_result_bytes_is_summarized_then_refused() -> None:
     assert not refused["ok"]
     error = refused["error"]
     assert error["kind"] == "limit reached" and "Limits.result_bytes" in error["message"]  # type: ignore[index]
+
+
+def test_the_limits_given_to_gradviz_run_reach_the_sandboxed_child() -> None:
+    import gradviz
+
+    graph = gradviz.run(CHAIN, limits=Limits(max_nodes=100, max_elements=50))
+    assert len(graph.nodes) == 100
+    assert any("Limits.max_nodes" in n for n in graph.notes)
+    assert any("Limits.max_elements" in n for n in graph.notes)
+    assert len(gradviz.run(CHAIN).nodes) == 501

@@ -113,7 +113,7 @@ def child_main(message: dict[str, Any], request_fd: int, result_fd: int, progres
             failure = {"ok": False, "error": _internal(f"the sandbox could not be set up: {e}")}
             _write_all(result_fd, json.dumps(failure).encode() + END)
             raise
-        result = run_request(request, memoryview(progress).cast("i"))
+        result = run_request(request, memoryview(progress).cast("i"), request.limits())
         try:
             out = json.dumps(result, allow_nan=False, separators=(",", ":")).encode()
         except MemoryError:
