@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import streamlit as st
@@ -38,6 +39,10 @@ def show_tensor(value: TensorValue | None, what: str, display: Display, empty: s
     precision = display.render.precision
     if value is None:
         st.caption(empty)
+        return
+    if value.note:  # converted (sparse shown dense...) or not readable (a meta tensor)
+        st.caption(f"{shape_text(value.shape)} {value.dtype}: {value.note}")
+    if value.data is None and value.summary is None:
         return
     if value.summary is not None:
         s = value.summary
@@ -158,6 +163,12 @@ def returned_gradient(graph: Graph, node_id: str) -> TensorValue | None:
     return None
 
 
+def _fingerprint(graph: Graph) -> str:
+    """Short and the same for the same graph: what its nodes are."""
+    text = repr([(n.id, n.kind, n.op, n.name, n.label) for n in graph.nodes])
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
 def listed_nodes(graph: Graph, nodes: dict[str, Node], drawn: Graph) -> list[str]:
     """The ids the inspector offers: every node, or for a big graph those ``drawn`` shows
     (its collapsed groups are not in ``nodes``, the graph's index), else the default node."""
@@ -182,11 +193,16 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
             f"Listing the {len(ids):,} nodes drawn of {len(nodes):,}: find a node or expand a "
             "group above to inspect another."
         )
+    # One picker per graph: with one key for every program, the browser kept showing the
+    # previous program's label for a node id both have (`y = add (n10)` over a pow node).
+    picker = f"{state.NODE}:{_fingerprint(graph)}"
+    st.session_state[picker] = st.session_state[state.NODE]
     node_id = st.selectbox(
         "Inspect a node",
         ids,
         format_func=lambda i: node_label(nodes[i]),
-        key=state.NODE,
+        key=picker,
+        on_change=lambda: st.session_state.update({state.NODE: st.session_state[picker]}),
     )
     node = nodes[node_id or ids[0]]
     _about(node)

@@ -19,6 +19,7 @@ from gradviz.examples import by_key
 from gradviz.graph.model import Graph
 from gradviz.render.format import number
 from tests.app.drawing import drawing
+from tests.app.test_app_view import inspector
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -131,7 +132,7 @@ def test_the_inspector_of_a_big_graph_lists_the_nodes_drawn() -> None:
     at = open_example("deep_chain")
     graph = full("deep_chain")
     real = {n.id for n in graph.nodes}
-    inspect = at.selectbox(key="node")
+    inspect = inspector(at)
     listed = [o.rsplit("(", 1)[1].rstrip(")") for o in inspect.options]  # "y = tanh (n12)"
     assert set(listed) == {i for i in drawn(at) if i in real}  # groups left out
     assert len(listed) == len(set(listed))
@@ -145,7 +146,7 @@ def test_the_inspector_of_a_big_graph_lists_the_nodes_drawn() -> None:
     assert hidden and all(graph.node(h).label == "tanh" for h in hits)
     at.selectbox(key="big_found").set_value(hidden[-1]).run()
     assert not at.exception
-    assert at.selectbox(key="node").value == hidden[-1]  # the inspector shows what was found
+    assert inspector(at).value == hidden[-1]  # the inspector shows what was found
 
 
 def test_expanding_the_fold_adds_exactly_its_members() -> None:

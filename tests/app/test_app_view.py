@@ -50,12 +50,17 @@ def markdown_text(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def inspector(at: AppTest) -> Any:
+    """The Inspector's node picker (its key changes with the graph)."""
+    return next(s for s in at.selectbox if s.label == "Inspect a node")
+
+
 def pick_node(at: AppTest, prefix: str) -> AppTest:
     """Inspect the node whose listed label starts with ``prefix`` (``b = mul``)."""
-    label = next(o for o in at.selectbox(key="node").options if o.startswith(prefix))
+    label = next(o for o in inspector(at).options if o.startswith(prefix))
     match = re.search(r"\((n\d+)\)$", label)
     assert match, label
-    return at.selectbox(key="node").set_value(match.group(1)).run()
+    return inspector(at).set_value(match.group(1)).run()
 
 
 def test_default_view_shows_63_and_93() -> None:
@@ -92,7 +97,7 @@ def test_output_panel_shows_printed_text() -> None:
 
 def test_inspector_defaults_to_the_output_and_shows_torch_numbers() -> None:
     at = open_app()
-    picker = at.selectbox(key="node")
+    picker = inspector(at)
     assert picker.format_func(picker.value) == "y = add (n10)"
     text = markdown_text(at)
     assert "`63`" in text and "AddBackward0" in text
@@ -156,3 +161,13 @@ def test_inspector_says_where_a_returned_gradient_came_from() -> None:
     pick_node(at, "w (leaf)")
     assert "Returned by autograd.grad (.grad stays None)" in markdown_text(at)
     assert any("grad_not_accumulated" in c.value for c in at.caption)
+
+
+def test_the_inspector_says_what_a_tensor_without_readable_values_is() -> None:
+    at = open_app()
+    at.text_area(key="code").set_value(
+        "import torch\nm = torch.empty(3, device='meta', requires_grad=True)\nk = m * 2\n"
+    ).run()
+    assert not at.exception
+    pick_node(at, "m (leaf)")
+    assert any("values not readable: meta tensor" in c.value for c in at.caption)
