@@ -93,7 +93,7 @@ DEFAULT_SHOWN = ["value 2", "value 63", "grad 93"]
 WATCH = """(want) => {
   const gv = window.__gradviz_load = {clicked: null, drawn: null};
   const shown = () => {
-    const svg = document.querySelector('[data-testid="stGraphVizChart"] svg');
+    const svg = document.querySelector('.gv-canvas svg');
     if (!svg) return false;
     const texts = new Set([...svg.querySelectorAll('text')].map(t => t.textContent.trim()));
     return want.every(w => texts.has(w));
@@ -112,7 +112,7 @@ WATCH = """(want) => {
   }, true);
 }"""
 SHOWS = """(want) => {
-  const svg = document.querySelector('[data-testid="stGraphVizChart"] svg');
+  const svg = document.querySelector('.gv-canvas svg');
   if (!svg) return false;
   const texts = new Set([...svg.querySelectorAll('text')].map(t => t.textContent.trim()));
   return want.every(w => texts.has(w));

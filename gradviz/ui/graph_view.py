@@ -22,6 +22,9 @@ _COMPONENT = st.components.v2.component(
     js=(_ASSETS / "svg-pan-zoom.min.js").read_text()
     + "\n"
     + (_ASSETS / "graph_view.js").read_text(),
+    # In the page's DOM, not a shadow root: the tests and benchmarks query the drawing like
+    # any element; every class here starts with gv-.
+    isolate_styles=False,
 )
 
 

@@ -101,7 +101,7 @@ def chosen_budget() -> int:
 _BASE_CSS = """
 <style>
 textarea { font-family: "Source Code Pro", ui-monospace, monospace !important; }
-section[data-testid="stSidebar"] { min-width: 420px; }
+section[data-testid="stSidebar"][data-collapsed="false"] { min-width: min(420px, 100vw); }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 </style>
 """

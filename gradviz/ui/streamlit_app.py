@@ -25,7 +25,15 @@ from gradviz.ui import (
     walkthrough,
 )
 
-st.set_page_config(page_title="gradviz: see autograd", page_icon="∂", layout="wide")
+# A link in presentation mode opens with the sidebar out of the way (the projector's width
+# goes to the graph); the presenter can open it again.
+presenting = st.query_params.get("present") == "true"
+st.set_page_config(
+    page_title="gradviz: see autograd",
+    page_icon="∂",
+    layout="wide",
+    initial_sidebar_state="collapsed" if presenting else "auto",
+)
 
 with st.sidebar:
     st.title("gradviz")

@@ -30,7 +30,7 @@ print(w.grad)
 
 
 def graph_svg(page: Page) -> Locator:
-    return page.get_by_test_id("stGraphVizChart").locator("svg")
+    return page.locator(".gv-canvas svg").first
 
 
 def open_app(page: Page, url: str, query: str = "") -> None:
@@ -42,8 +42,9 @@ def open_app(page: Page, url: str, query: str = "") -> None:
 def drawn_nodes(page: Page) -> list[str]:
     """Titles of the nodes drawn in the SVG (the DOT ids), legend entries left out."""
     titles: list[str] = page.evaluate(
-        """() => [...document.querySelectorAll('[data-testid="stGraphVizChart"] svg g.node')]
-                 .map(g => g.querySelector('title').textContent)"""
+        """() => [...document.querySelector('.gv-canvas svg').querySelectorAll('g.node')]
+                 .filter(g => !g.classList.contains('gv-hidden'))
+                 .map(g => g.dataset.gvId)"""
     )
     return [t for t in titles if not t.startswith("legend_")]
 

@@ -1,0 +1,183 @@
+"""The interactive graph in real Chromium: zoom and drag, a click selects a node in the
+Inspector, hover shows its numbers, no node moves between steps, the projector fits, a big
+graph never freezes the page, and the phone's sidebar stays out of the way."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import torch
+from playwright.sync_api import Page, expect
+
+import gradviz
+from gradviz.examples import by_key
+from gradviz.render.dot import title
+from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.test_app_browser import graph_svg, open_app, settle
+
+pytestmark = pytest.mark.e2e
+
+VIEWPORT = (
+    "() => document.querySelector('.gv-canvas .svg-pan-zoom_viewport').getAttribute('transform')"
+)
+POSITIONS = """() => Object.fromEntries(
+    [...document.querySelector('.gv-canvas svg').querySelectorAll('g.node')].map(g => {
+        const box = g.getBBox();
+        return [g.dataset.gvId, [box.x, box.y, box.width, box.height].map(v => v.toFixed(2))];
+    }))"""
+
+
+def polynomial_x() -> tuple[float, float]:
+    x = torch.tensor(2.0, requires_grad=True)
+    (2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1).backward()
+    assert x.grad is not None
+    return x.item(), x.grad.item()
+
+
+def matrix(transform: str) -> list[float]:
+    return [float(v) for v in re.findall(r"[-\d.e]+", transform)]
+
+
+def node(page: Page, node_id: str) -> Any:
+    return page.locator(f'.gv-canvas g.node[data-gv-id="{node_id}"]')
+
+
+def test_the_wheel_zooms_and_a_drag_pans(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    settle(page)
+    before = matrix(page.evaluate(VIEWPORT))
+    box = graph_svg(page).bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(3):
+        page.mouse.wheel(0, -300)  # zoom in
+        page.wait_for_timeout(200)
+    zoomed = matrix(page.evaluate(VIEWPORT))
+    assert zoomed[0] > before[0] * 1.3, (before, zoomed)  # the scale grew
+    page.mouse.move(box["x"] + 20, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 120, box["y"] + 80, steps=8)
+    page.mouse.up()
+    dragged = matrix(page.evaluate(VIEWPORT))
+    assert dragged[0] == pytest.approx(zoomed[0])  # same scale
+    assert dragged[4] - zoomed[4] == pytest.approx(100, abs=5)  # moved with the mouse
+    assert dragged[5] - zoomed[5] == pytest.approx(60, abs=5)
+    page.get_by_role("button", name="Fit").click()
+    assert matrix(page.evaluate(VIEWPORT))[0] == pytest.approx(before[0], rel=0.02)
+
+
+def test_clicking_x_shows_its_value_and_grad_in_the_inspector_and_hover_shows_them(
+    page: Page, app_url: str
+) -> None:
+    value, grad = polynomial_x()
+    open_app(page, app_url)
+    settle(page)
+    x = node(page, "n0")
+    x.hover()
+    tip = page.locator(".gv-tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text(f"grad {grad:g}")
+    expect(tip).to_contain_text(f"value {value:g}")
+    x.click()
+    inspector = page.get_by_test_id("stSelectbox").filter(has_text="Inspect a node")
+    expect(inspector.get_by_role("combobox")).to_have_value(re.compile(r"^x \(leaf\)"))
+    expect(page.get_by_test_id("stMarkdown").filter(has_text=f"{grad:g}").last).to_be_visible()
+    assert page.get_by_text(re.compile(rf"^{grad:g}(\.0*)?\s+\(float32\)$")).count() >= 1
+    assert page.get_by_text(re.compile(rf"^{value:g}(\.0*)?\s+\(float32\)$")).count() >= 1
+
+
+def test_no_node_moves_between_backward_steps(page: Page, app_url: str) -> None:
+    open_app(page, app_url, "?walk=Backward%2C+step+by+step")
+    expect(page.get_by_text("Step 1 of")).to_be_visible()
+    settle(page)
+    first = page.evaluate(POSITIONS)
+    for step in (2, 3):
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_text(f"Step {step} of")).to_be_visible()
+        settle(page)
+        assert page.evaluate(POSITIONS) == first
+
+
+def test_on_a_projector_the_current_node_and_next_stay_on_screen(
+    browser: Any, app_url: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}?present=true&walk=Backward%2C+step+by+step")
+        expect(graph_svg(page)).to_be_visible()
+        expect(page.get_by_text("Step 1 of")).to_be_visible()
+        settle(page)
+        for step in (2, 3):
+            page.keyboard.press("PageDown")
+            expect(page.get_by_text(f"Step {step} of")).to_be_visible()
+            settle(page)
+        current = page.locator(".gv-canvas g.node.gv-current")
+        expect(current).to_have_count(1)
+        expect(current).to_be_in_viewport()
+        expect(page.get_by_role("button", name="Next")).to_be_in_viewport()
+        page.screenshot(path=str(SCREENSHOTS / "screenshot-projector.png"))
+    finally:
+        context.close()
+
+
+def test_expanding_the_chains_group_keeps_the_page_responsive(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    page.get_by_test_id("stSelectbox").filter(has_text="Examples").click()
+    page.get_by_role("option", name=by_key("deep_chain").title).click()
+    expect(graph_svg(page)).to_contain_text("×1,999")
+    settle(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Expand a group").click()
+    page.get_by_role("option").first.click()
+    settle(page)
+    drawn = page.locator(".gv-canvas g.node")
+    expect(drawn.nth(99)).to_be_attached()  # at least a hundred nodes of the chain
+    # The page answers at once: the main thread is free (no layout in the browser).
+    assert page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(true)))")
+    page.get_by_role("button", name="Fit").click()
+    page.screenshot(path=str(SCREENSHOTS / "screenshot-chain-expanded.png"))
+
+
+def test_on_a_phone_the_sidebar_opens_and_closes_without_covering_the_page(
+    browser: Any, app_url: str
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        page.goto(app_url)
+        expect(graph_svg(page)).to_be_visible()
+        sidebar = page.get_by_test_id("stSidebar")
+        main = page.get_by_test_id("stMain")
+        if sidebar.get_attribute("data-collapsed") == "false":
+            page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+        expect(sidebar).to_have_attribute("data-collapsed", "true")
+        closed = sidebar.bounding_box()
+        assert closed is None or closed["x"] + closed["width"] <= 1  # nothing left on screen
+        page.get_by_test_id("stExpandSidebarButton").click()
+        expect(sidebar).to_have_attribute("data-collapsed", "false")
+        page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+        expect(sidebar).to_have_attribute("data-collapsed", "true")
+        box = main.bounding_box()
+        assert box is not None and box["x"] <= 1 and box["width"] >= 380
+    finally:
+        context.close()
+
+
+def test_the_inspector_names_the_new_programs_node_after_picking_another_example(
+    page: Page, app_url: str
+) -> None:
+    open_app(page, app_url)
+    settle(page)
+    example = by_key("jacobian_hessian")
+    page.get_by_test_id("stSelectbox").filter(has_text="Examples").click()
+    page.get_by_role("option", name=example.title).click()
+    settle(page)
+    labels = {f"{title(n)} ({n.id})" for n in gradviz.run(example.code).nodes}
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Inspect a node")
+    combobox = picker.get_by_role("combobox")
+    expect(combobox).to_have_value(re.compile(r"\(n\d+\)$"))
+    assert combobox.input_value() in labels
