@@ -46,6 +46,14 @@ COUNT_NODES = """(want) => {
 }"""
 
 
+CURRENT_ID = """() => {
+  const node = document.querySelector('.gv-canvas g.node.gv-current');
+  return node ? node.dataset.gvId : '';
+}"""
+CURRENT = f"(before) => {{ const now = ({CURRENT_ID})(); return now !== '' && now !== before; }}"
+"""True once a node other than ``before`` is marked as the step's."""
+
+
 def drawn_count(code: str) -> int:
     """Nodes the app draws for the program at the default node budget."""
     return len(budget_view(gradviz.run(code), DEFAULT_BUDGET).graph.nodes)
@@ -83,6 +91,7 @@ def main() -> None:
     examples = [e for e in EXAMPLES if options.only is None or e.key in options.only]
     if not os.path.exists(CHROMIUM):
         raise SystemExit(f"needs Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -99,6 +108,34 @@ def main() -> None:
             page.wait_for_function(COUNT_NODES, arg=len(gradviz.run(DEFAULT.code).nodes))
             cold = time.perf_counter() - started
             print(f"first load (server cold, torch import included): {cold:.2f} s")
+            default_nodes = len(gradviz.run(DEFAULT.code).nodes)
+            warm = []
+            for _ in range(3):
+                tab = browser.new_page(viewport={"width": 1440, "height": 1000})
+                start = time.perf_counter()
+                tab.goto(f"http://localhost:{port}/")
+                tab.wait_for_function(COUNT_NODES, arg=default_nodes, polling="raf")
+                warm.append(time.perf_counter() - start)
+                tab.close()
+            print(
+                f"fresh tab, warm server, to the default graph: median "
+                f"{statistics.median(warm):.2f} s (target <= 3 s)"
+            )
+            steps = []
+            walk = browser.new_page(viewport={"width": 1440, "height": 1000})
+            walk.goto(f"http://localhost:{port}/?walk=Backward%2C+step+by+step")
+            walk.wait_for_function(CURRENT, arg="", polling="raf")
+            for _ in range(4):
+                before = walk.evaluate(CURRENT_ID)
+                start = time.perf_counter()
+                walk.get_by_role("button", name="Next").click()
+                walk.wait_for_function(CURRENT, arg=before, polling="raf")
+                steps.append(time.perf_counter() - start)
+            walk.close()
+            print(
+                f"a backward step (Next to the next node marked): median "
+                f"{statistics.median(steps):.3f} s (target <= 0.3 s)"
+            )
             editor = page.get_by_test_id("stTextArea").locator("textarea")
             run = page.get_by_test_id("stButton").filter(has_text="Run").first
             for example in examples:
@@ -112,8 +149,14 @@ def main() -> None:
                     editor.fill(example.code + f"# measurement {rep} {time.time()}\n")
                     start = time.perf_counter()
                     run.click()
-                    page.wait_for_function(COUNT_NODES, arg=want, polling="raf")
+                    try:
+                        page.wait_for_function(COUNT_NODES, arg=want, polling="raf")
+                    except PlaywrightTimeout:
+                        print(f"{example.key}: {want} nodes not drawn within 60 s")
+                        break
                     times.append(time.perf_counter() - start)
+                if not times:
+                    continue
                 results[example.key] = times
                 shown = f"{want:3d} nodes" + (f" of {full:,}" if want != full else "")
                 print(
