@@ -3,6 +3,7 @@
 // step-through only restyles the drawing, so no node ever moves between steps.
 
 const MOVED_PX = 4; // a press that moved further than this was a drag, not a click
+const READABLE = 0.45; // below this scale a fitted graph's text is unreadable: start at 100%
 
 function make(tag, className, text) {
   const el = document.createElement(tag);
@@ -74,7 +75,20 @@ class GraphView {
       maxZoom: 60,
       zoomScaleSensitivity: 0.3,
     });
+    if (this.zoom.getSizes().realZoom < READABLE) this.startReadable();
     this.listen(data);
+  }
+
+  startReadable() {
+    // A long graph fitted whole is a thin line: show its beginning at actual size instead
+    // (Fit, or f, shows it whole).
+    this.actualSize();
+    const sizes = this.zoom.getSizes();
+    const box = sizes.viewBox;
+    this.zoom.pan({
+      x: (sizes.width - box.width * sizes.realZoom) / 2 - box.x * sizes.realZoom,
+      y: 8 - box.y * sizes.realZoom,
+    });
   }
 
   listen(data) {
