@@ -1,8 +1,8 @@
 """A view of a big graph that fits a node budget, shaped by the user's choices.
 
-The browser lays the DOT out itself (about 2 s per 1,000 nodes), so a big graph is shown as
-a smaller view. Each stage is a contraction of the one before (collapse.py), so no
-dependency is lost:
+A graph of thousands of nodes is unreadable and slow to lay out (the server's layout is
+bounded at 2 s), so a big graph is shown as a smaller view. Each stage is a contraction of
+the one before (collapse.py), so no dependency is lost:
 
 1. modules: collapsed from the top level down, opening while the view fits;
 2. chains: runs of a chain's inner ops folded into one node, the longest first;
@@ -36,7 +36,7 @@ from gradviz.graph.model import Graph, Node
 from gradviz.graph.paths import common_module
 
 DEFAULT_BUDGET = 300
-"""Visible nodes: the browser lays out about 300 nodes in well under a second."""
+"""Visible nodes: about 300 are still readable and usually laid out in well under 2 s."""
 MAX_NAMED = 4
 """Up to budget / MAX_NAMED named tensors (each name's latest) stay out of folds."""
 

@@ -15,7 +15,8 @@ THEMES = {"light": "light", "dark": "dark"}
 BUDGET = "budget"
 """Widget key (and query parameter) of the node budget."""
 MAX_BUDGET = 1_000
-"""The browser lays out about 500 nodes a second: past this the page would stall."""
+"""Past this a graph is no longer readable, and its layout on the server often passes the
+2 s bound anyway (then it is shown smaller)."""
 
 
 @dataclass(frozen=True)
