@@ -109,6 +109,9 @@ def draw_small(graph: Graph, render: RenderOptions, *, key: str) -> None:
     except LayoutTooSlow:
         st.caption(f"Too big to lay out within {LAYOUT_SECONDS:g} s.")
         return
+    except RuntimeError as e:  # no engine, or it failed: say so, never a traceback
+        st.caption(f"The graph could not be laid out: {e}")
+        return
     if note:
         st.caption(note)
     graph_view(payload(graph, svg, render), key=key, on_select=_select)
@@ -151,6 +154,9 @@ def graph_panel(
             f"This graph cannot be laid out within {LAYOUT_SECONDS:g} s even collapsed: "
             "collapse more modules above, or download its DOT."
         )
+        return Drawn(graph, to_dot(graph, render))
+    except RuntimeError as e:  # no engine, or it failed: say so, never a traceback
+        st.error(f"The graph could not be laid out: {e}. Its DOT and JSON can be downloaded.")
         return Drawn(graph, to_dot(graph, render))
     if note:
         st.caption(note)
