@@ -137,3 +137,20 @@ def test_run_button_reruns_the_text() -> None:
     )
     at.button(key="run").click().run()
     assert "q (leaf)" in graph_spec(at) and "grad 10" in graph_spec(at).replace("</FONT>", "")
+
+
+def test_without_a_layout_engine_the_page_says_so_and_keeps_working(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gradviz.render import svg
+
+    monkeypatch.setattr(svg, "svg_engine", lambda: None)
+    at = open_app()
+    at.text_area(key="code").set_value(
+        "import torch\nlone = torch.tensor(7.0, requires_grad=True)\n(lone * 3).backward()\n"
+    ).run()
+    assert not at.exception
+    assert any(
+        "could not be laid out" in e.value and svg.NO_ENGINE_MESSAGE in e.value for e in at.error
+    )
+    assert "Traceback" not in page_text(at)
