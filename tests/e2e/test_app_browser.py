@@ -36,7 +36,7 @@ def graph_svg(page: Page) -> Locator:
 def open_app(page: Page, url: str, query: str = "") -> None:
     page.goto(url + query)
     expect(graph_svg(page)).to_be_visible()
-    expect(page.get_by_test_id("stPlotlyChart").first.locator(".main-svg").first).to_be_visible()
+    settle(page)  # the curve, if the program's runs are quick enough to plot one, is drawn
 
 
 def drawn_nodes(page: Page) -> list[str]:
