@@ -166,7 +166,10 @@ def _backward_controls(graph: Graph, render: RenderOptions) -> Walk:
     waiting = frozenset(n.id for n in drawn.nodes if n.grad is not None and n.id not in arrived)
     marked = replace(render, highlight=step.node, traversed=step.traversed)
     overlay = Overlay(no_grad=waiting)
-    return Walk(drawn, marked, "backward", call, step, index, count, None, overlay, state.WALK_STEP)
+    return Walk(
+        drawn, marked, "backward", call=call, step=step, index=index, count=count,
+        overlay=overlay, key=state.WALK_STEP,
+    )  # fmt: skip
 
 
 def _forward_controls(graph: Graph, render: RenderOptions) -> Walk:
