@@ -163,6 +163,10 @@ def returned_gradient(graph: Graph, node_id: str) -> TensorValue | None:
     return None
 
 
+NODE_PARAM = "node"
+"""Query parameter of the node inspected (left out for the default one)."""
+
+
 def _fingerprint(graph: Graph) -> str:
     """Short and the same for the same graph: what its nodes are."""
     text = repr([(n.id, n.kind, n.op, n.name, n.label) for n in graph.nodes])
@@ -185,8 +189,11 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
         return
     nodes = graph.index()
     ids = listed_nodes(graph, nodes, drawn)
+    default = default_node(graph)
+    linked = st.query_params.get(NODE_PARAM)
+    if state.NODE not in st.session_state and linked in ids:
+        st.session_state[state.NODE] = linked  # a shared link opens on its node
     if st.session_state.get(state.NODE) not in ids:
-        default = default_node(graph)
         st.session_state[state.NODE] = default if default in ids else ids[0]
     if len(ids) < len(nodes):
         st.caption(
@@ -205,6 +212,10 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
         on_change=lambda: st.session_state.update({state.NODE: st.session_state[picker]}),
     )
     node = nodes[node_id or ids[0]]
+    if node.id == default:
+        st.query_params.pop(NODE_PARAM, None)  # the plain link stays plain
+    else:
+        st.query_params[NODE_PARAM] = node.id
     _about(node)
     left, right = st.columns(2)
     with left:

@@ -131,7 +131,7 @@ def _stepper(label: str, count: int, key: str) -> int:
             disabled=st.session_state[key] >= count,
             shortcut="PageDown",
         )
-        value = st.slider(label, 1, count, key=key)
+        value = st.slider(label, 1, count, key=key, bind="query-params")  # a link keeps the step
     return int(value) - 1
 
 

@@ -171,3 +171,16 @@ def test_the_inspector_says_what_a_tensor_without_readable_values_is() -> None:
     assert not at.exception
     pick_node(at, "m (leaf)")
     assert any("values not readable: meta tensor" in c.value for c in at.caption)
+
+
+def test_the_inspected_node_is_in_the_link() -> None:
+    at = open_app()
+    assert "node" not in at.query_params  # the default node keeps the link plain
+    pick_node(at, "x (leaf)")
+    assert at.query_params["node"] == "n0"
+    shared = AppTest.from_file(APP, default_timeout=60)
+    shared.query_params["node"] = "n0"
+    shared.run()
+    assert not shared.exception
+    assert inspector(shared).value == "n0"
+    assert "Gradient (.grad)" in markdown_text(shared)

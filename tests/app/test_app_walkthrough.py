@@ -271,3 +271,16 @@ def test_matrix_product_step_shows_torchs_gradient_and_no_elementwise_ratio() ->
     assert any("Mm mixes elements" in c.value for c in at.caption)
     no_rule = "No product of numbers to write out here: the path goes through mm (MmBackward0)"
     assert any(c.value.startswith(no_rule) for c in at.caption)  # no chain rule for W
+
+
+def test_a_shared_link_opens_at_the_same_step() -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["walk"] = "Backward, step by step"
+    at.query_params["walk_step"] = "4"
+    at.run()
+    assert not at.exception
+    graph = gradviz.run(by_key("polynomial").code)
+    assert at.slider(key="walk_step").value == 4
+    assert highlighted(at) == [graph.backward_calls[0].order[3]]
+    at.button(key="walk_step_next").click().run()
+    assert at.query_params["walk_step"] == "5"  # the address follows the step
