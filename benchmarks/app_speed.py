@@ -18,24 +18,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _app import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 
-import gradviz  # noqa: E402
-from gradviz.big_examples import BIG_EXAMPLES  # noqa: E402
-from gradviz.examples import DEFAULT, EXAMPLES  # noqa: E402
-from gradviz.graph.budget import DEFAULT_BUDGET, budget_view  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the e2e suite's browser)
+import gradviz
+from gradviz.big_examples import BIG_EXAMPLES
+from gradviz.examples import DEFAULT, EXAMPLES
+from gradviz.graph.budget import DEFAULT_BUDGET, budget_view
 
 RESET = "import torch\nreset = torch.ones(1, requires_grad=True)\n"
 """A one-node program run between measurements, so the next graph is surely new."""
@@ -59,30 +52,6 @@ def drawn_count(code: str) -> int:
     return len(budget_view(gradviz.run(code), DEFAULT_BUDGET).graph.nodes)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2):
-                return process
-        except (urllib.error.URLError, OSError):
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="measurements per example")
@@ -95,7 +64,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    log = Path(tempfile.gettempdir()) / f"gradviz-bench-{port}.log"
+    log = (Path(tempfile.gettempdir()) / f"gradviz-bench-{port}.log").open("wb")
     server = start_server(port, log)
     results: dict[str, list[float]] = {}
     try:
@@ -104,16 +73,16 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.set_default_timeout(60_000)
             started = time.perf_counter()
-            page.goto(f"http://localhost:{port}/")
-            page.wait_for_function(COUNT_NODES, arg=len(gradviz.run(DEFAULT.code).nodes))
+            page.goto(f"http://127.0.0.1:{port}/")
+            default_nodes = len(gradviz.run(DEFAULT.code).nodes)
+            page.wait_for_function(COUNT_NODES, arg=default_nodes)
             cold = time.perf_counter() - started
             print(f"first load (server cold, torch import included): {cold:.2f} s")
-            default_nodes = len(gradviz.run(DEFAULT.code).nodes)
             warm = []
             for _ in range(3):
                 tab = browser.new_page(viewport={"width": 1440, "height": 1000})
                 start = time.perf_counter()
-                tab.goto(f"http://localhost:{port}/")
+                tab.goto(f"http://127.0.0.1:{port}/")
                 tab.wait_for_function(COUNT_NODES, arg=default_nodes, polling="raf")
                 warm.append(time.perf_counter() - start)
                 tab.close()
@@ -123,7 +92,7 @@ def main() -> None:
             )
             steps = []
             walk = browser.new_page(viewport={"width": 1440, "height": 1000})
-            walk.goto(f"http://localhost:{port}/?walk=Backward%2C+step+by+step")
+            walk.goto(f"http://127.0.0.1:{port}/?walk=Backward%2C+step+by+step")
             walk.wait_for_function(CURRENT, arg="", polling="raf")
             for _ in range(4):
                 before = walk.evaluate(CURRENT_ID)
@@ -167,6 +136,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=15)
+        log.close()
     for title, keys in (
         ("lecture examples", [k for k in results if k not in BIG_EXAMPLES]),
         ("big examples", [k for k in results if k in BIG_EXAMPLES]),

@@ -28,39 +28,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _app import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 from _bench import table
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LEVELS = (10, 20, 40)
 PAGES_PER_CONTEXT = 5
 """Pages sharing one browser context (one renderer set, one HTTP cache)."""
 LOADING_AT_ONCE = 4
 """Pages opened at the same time before a level starts (the opening is not measured)."""
-START_SECONDS = 120.0
 LOAD_SECONDS = 240.0
 RUN_SECONDS = 300.0
 IDLE_SECONDS = 120.0
@@ -136,40 +123,6 @@ def program(k: int) -> tuple[str, list[str]]:
 
 
 # --- the server and its memory --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int, log: Any) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    command += ["--browser.gatherUsageStats", "false"]
-    # No file watcher: a change to gradviz's files (a checkout being edited) would make
-    # Streamlit re-import them mid-benchmark, a new Pool and fork server with them.
-    command += ["--server.fileWatcherType", "none"]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return process
-        except (urllib.error.URLError, OSError):
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    process.kill()
-    process.wait()
-    raise SystemExit("streamlit did not start (see its log)")
 
 
 def _children() -> dict[int, list[int]]:
