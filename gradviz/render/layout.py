@@ -14,7 +14,7 @@ import subprocess
 import threading
 from collections import OrderedDict
 
-from gradviz.render.svg import svg_engine, to_svg
+from gradviz.render.svg import to_svg
 
 LAYOUT_SECONDS = 2.0
 CACHE_ENTRIES = 64
@@ -71,8 +71,3 @@ def lay_out(dot: str, seconds: float = LAYOUT_SECONDS) -> str:
     svg = _SIZE.sub("<svg", _PROLOG.sub("", raw, count=1), count=1)
     _cache.put(dot, svg)
     return svg
-
-
-def engine_available() -> bool:
-    """Whether a layout engine is installed (graphviz-pure is a dependency: normally yes)."""
-    return svg_engine() is not None
