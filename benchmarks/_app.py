@@ -18,9 +18,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "start_server"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "RUN_BUTTON", "SET_PROGRAM", "free_port", "start_server"]
 
 START_SECONDS = 120.0
+SET_PROGRAM = "t => document.querySelector('.gv-editor').gvEditor.setValue(t, -1)"
+"""Script for ``page.evaluate(SET_PROGRAM, text)``: the text in the editor, as a paste."""
+RUN_BUTTON = ".gv-editor button.gv-editor-run"
 
 
 def free_port() -> int:

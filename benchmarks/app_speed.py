@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _app import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
+from _app import CHROMIUM, CHROMIUM_ARGS, RUN_BUTTON, SET_PROGRAM, free_port, start_server
 
 import gradviz
 from gradviz.big_examples import BIG_EXAMPLES
@@ -105,17 +105,18 @@ def main() -> None:
                 f"a backward step (Next to the next node marked): median "
                 f"{statistics.median(steps):.3f} s (target <= 0.3 s)"
             )
-            editor = page.get_by_test_id("stTextArea").locator("textarea")
-            run = page.get_by_test_id("stButton").filter(has_text="Run").first
+            run = page.locator(RUN_BUTTON)
             for example in examples:
                 full = len(gradviz.run(example.code).nodes)
                 want = drawn_count(example.code)
                 times = []
                 for rep in range(options.repeat):
-                    editor.fill(RESET)
+                    page.evaluate(SET_PROGRAM, RESET)
                     run.click()
                     page.wait_for_function(COUNT_NODES, arg=1)
-                    editor.fill(example.code + f"# measurement {rep} {time.time()}\n")
+                    page.evaluate(
+                        SET_PROGRAM, example.code + f"# measurement {rep} {time.time()}\n"
+                    )
                     start = time.perf_counter()
                     run.click()
                     try:

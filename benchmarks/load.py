@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _app import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
+from _app import CHROMIUM, CHROMIUM_ARGS, RUN_BUTTON, SET_PROGRAM, free_port, start_server
 from _bench import table
 
 LEVELS = (10, 20, 40)
@@ -256,7 +256,7 @@ async def open_page(context: Any, url: str, user: User, gate: asyncio.Semaphore)
 async def run_user(user: User, deadline: float) -> None:
     page = user.page
     try:
-        button = page.get_by_test_id("stButton").filter(has_text="Run").first
+        button = page.locator(RUN_BUTTON)
         await page.evaluate(WATCH, user.want)
         await button.click(timeout=max(1.0, deadline - time.monotonic()) * 1000)
         remaining = max(1.0, deadline - time.monotonic()) * 1000
@@ -285,7 +285,7 @@ async def level(browser: Any, url: str, users: list[User]) -> float:
             user.problem = f"page did not load: {type(result).__name__}: {result}"[:200]
     ready = [u for u in users if not u.problem]
     for user in ready:
-        await user.page.get_by_test_id("stTextArea").locator("textarea").fill(user.code)
+        await user.page.evaluate(SET_PROGRAM, user.code)
     start = time.monotonic()
     await asyncio.gather(*(run_user(u, start + RUN_SECONDS) for u in ready))
     elapsed = time.monotonic() - start

@@ -1,13 +1,52 @@
-"""The sidebar's program editor and example gallery."""
+"""The program editor (gradviz's own component on Ace) and the example gallery.
+
+The program is ``st.session_state[state.CODE]``: set by Run / Ctrl+Enter in the editor or by
+picking an example, and mirrored into the URL (``?code=...``, left out for the default) so a
+link opens the same program. Ace (BSD, shipped in ``editor_assets`` with its licence, so a
+lecture hall needs no network) gives line numbers, Tab and auto-indent, Python highlighting
+and a gutter mark on a failed run's line; the design notes in the README say why Ace.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
 from gradviz.examples import DEFAULT, EXAMPLES, by_key, matching
 from gradviz.ui import state
+from gradviz.ui.runs import Failure
 
+_ASSETS = Path(__file__).with_name("editor_assets")
+_COMPONENT = st.components.v2.component(
+    "gradviz_editor",
+    html='<div class="gv-editor"></div>',
+    css=(_ASSETS / "editor.css").read_text(),
+    js="\n".join(
+        (_ASSETS / name).read_text()
+        for name in ("ace.js", "mode-python.js", "theme-tomorrow_night.js", "editor.js")
+    ),
+    # In the page's DOM: Ace puts its stylesheet in the document's head.
+    isolate_styles=False,
+)
+_EDITOR_KEY = "editor"
 _TITLES = {e.key: e.title for e in EXAMPLES}
+MIN_LINES, MAX_LINES = 8, 28
+"""The editor grows with the program between these heights, then scrolls."""
+
+
+def program() -> str:
+    """The program to run: the last one run here, else the URL's, else the default example."""
+    if state.CODE not in st.session_state:
+        st.session_state[state.CODE] = st.query_params.get(state.CODE) or DEFAULT.code
+    code = str(st.session_state[state.CODE])
+    # The URL carries the program, so a shared link opens it (the default needs no link).
+    if code == DEFAULT.code:
+        if state.CODE in st.query_params:
+            del st.query_params[state.CODE]
+    elif st.query_params.get(state.CODE) != code:
+        st.query_params[state.CODE] = code
+    return code
 
 
 def _load_example() -> None:
@@ -15,15 +54,17 @@ def _load_example() -> None:
     key = st.session_state.get(state.EXAMPLE)
     if key:
         st.session_state[state.CODE] = by_key(key).code
-    st.session_state[state.EXAMPLE] = None
 
 
-def gallery() -> None:
-    """A select box of the examples; picking one replaces the program in the editor."""
+def gallery(code: str) -> None:
+    """A select box of the examples, naming the one in the editor; picking one replaces the
+    program."""
+    example = matching(code)
+    # Set before the box is drawn, so it names the loaded example (or none once edited).
+    st.session_state[state.EXAMPLE] = example.key if example is not None else None
     st.selectbox(
         "Examples",
         options=[e.key for e in EXAMPLES],
-        index=None,
         format_func=lambda key: _TITLES[key],
         placeholder="Open an example…",
         key=state.EXAMPLE,
@@ -32,28 +73,37 @@ def gallery() -> None:
     )
 
 
-def editor() -> str:
-    """The program editor with its Run button; returns the program text.
+def _ran() -> None:
+    """Editor callback (Run or Ctrl+Enter): the editor's text becomes the program."""
+    text = st.session_state[_EDITOR_KEY].get("run")
+    if isinstance(text, str):
+        st.session_state[state.CODE] = text
 
-    The text is bound to the URL (``?code=...``), so a link opens the same program. The
-    program runs whenever the text changes (Ctrl+Enter or leaving the editor) and on Run.
+
+def editor_panel(code: str, failure: Failure | None, *, font_size: int) -> None:
+    """The gallery, the editor with its Run button, and what the loaded example shows.
+
+    Args:
+        failure: This program's failure, if it failed: its line is marked in the gutter.
     """
-    code = st.text_area(
-        "Program",
-        value=DEFAULT.code,
-        height=300,
-        key=state.CODE,
-        bind="query-params",
-        help="Python with torch. Ctrl+Enter runs it.",
-    )
-    st.button("Run", key=state.RUN, type="primary", icon=":material/play_arrow:")
-    example = matching(code or "")
+    picker, about = st.columns([1, 2])
+    with picker:
+        gallery(code)
+    example = matching(code)
     if example is not None:
-        st.caption(f"**{example.title}.** {example.description}")
-    return code or ""
-
-
-def sidebar() -> str:
-    """Gallery, then editor; returns the program."""
-    gallery()
-    return editor()
+        about.caption(f"**{example.title}.** {example.description}")
+    error = None
+    if failure is not None and failure.line is not None:
+        error = {"line": failure.line, "col": failure.col or 1, "message": failure.text()}
+    _COMPONENT(
+        key=_EDITOR_KEY,
+        data={
+            "key": _EDITOR_KEY,
+            "code": code,
+            "error": error,
+            "fontSize": font_size,
+            "minLines": MIN_LINES,
+            "maxLines": MAX_LINES,
+        },
+        on_run_change=_ran,
+    )

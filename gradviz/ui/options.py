@@ -101,8 +101,6 @@ def chosen_budget() -> int:
 
 _BASE_CSS = """
 <style>
-textarea { font-family: "Source Code Pro", ui-monospace, monospace !important; }
-section[data-testid="stSidebar"][data-collapsed="false"] { min-width: min(420px, 100vw); }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 </style>
 """
@@ -113,7 +111,6 @@ html { font-size: 22px; }
 .stMarkdown p, .stMarkdown li, .stCaption, label, textarea, code { font-size: 1.1rem !important; }
 h1 { font-size: 2.4rem !important; } h2 { font-size: 1.9rem !important; }
 h3 { font-size: 1.5rem !important; }
-textarea { font-size: 0.9rem !important; line-height: 1.4 !important; }
 </style>
 """
 

@@ -38,12 +38,17 @@ st.set_page_config(
 with st.sidebar:
     st.title("gradviz")
     st.caption("See what PyTorch's autograd did: every value and every gradient.")
-    source = editor.sidebar()
     display = options.options_panel()
     options.apply_style(display)  # page-wide CSS, emitted where it takes no room
     about.about_panel()
 
+# The editor goes above the graph, wide enough for 80 columns; it is drawn once the run is
+# over, so a failed run's line is marked in its gutter.
+source = editor.program()
+program_box = st.container()
 view = session.resolve(source)
+with program_box:
+    editor.editor_panel(source, view.failure, font_size=display.font_size)
 if view.failure is not None:
     error_view.show_failure(view.failure, source, stale=view.stale)
 if view.graph is not None:

@@ -67,7 +67,8 @@ def parse(data: dict[str, Any]) -> Drawing:
 
 def payloads(at: AppTest) -> list[dict[str, Any]]:
     """Every graph component's data on the page, in page order."""
-    return [json.loads(e.proto.json) for e in at.get("bidi_component")]
+    found = [json.loads(e.proto.json) for e in at.get("bidi_component")]
+    return [data for data in found if "svg" in data]
 
 
 def drawings(at: AppTest) -> list[Drawing]:

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from gradviz.examples import by_key
 from gradviz.render.interactive import drawing_size
 from tests.app.drawing import drawing
+from tests.app.editor import program_text
 from tests.oracle import polynomial_in_torch
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -186,7 +187,7 @@ def test_shared_link_opens_the_same_view() -> None:
         "theme": "dark",
     }
     other = open_app(**link)
-    assert other.text_area(key="code").value == by_key("diamond").code
+    assert program_text(other) == by_key("diamond").code
     assert other.radio(key="direction").value == "LR"
     assert other.checkbox(key="shapes").value is False
     assert svg(other) == svg(at)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 import gradviz
 from gradviz.examples import DEFAULT
 from tests.app.drawing import payloads
+from tests.app.editor import program_text, type_program
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -55,7 +56,7 @@ def test_failure_is_shown_at_its_place_and_the_last_graph_stays(case: str) -> No
     source, title, line = CASES[case]
     at = open_app()
     good = graph_spec(at)
-    at.text_area(key="code").set_value(source).run()
+    type_program(at, source)
     assert not at.exception
     assert len(at.error) == 1
     message = at.error[0].value
@@ -66,7 +67,7 @@ def test_failure_is_shown_at_its_place_and_the_last_graph_stays(case: str) -> No
         text_line, caret_line = pointed.splitlines()
         assert text_line == f"{line} | {source.splitlines()[line - 1]}"
         assert caret_line.strip() == "^"
-    assert at.text_area(key="code").value == source  # the text is never lost
+    assert program_text(at) == source  # the text is never lost
     assert graph_spec(at) == good  # the last good graph is still drawn...
     assert "Showing the last good run (stale)" in page_text(at)  # ...marked stale
     assert "Traceback" not in page_text(at)
@@ -74,7 +75,7 @@ def test_failure_is_shown_at_its_place_and_the_last_graph_stays(case: str) -> No
 
 def test_caret_under_the_column() -> None:
     at = open_app()
-    at.text_area(key="code").set_value("import torch\nx = torch.ones(2)\ny = x +* 2\n").run()
+    type_program(at, "import torch\nx = torch.ones(2)\ny = x +* 2\n")
     message = at.error[0].value
     col = int(message.split("— 3:")[1].split(":")[0])
     pointed = next(c.value for c in at.code if c.value.startswith("3 | "))
@@ -89,15 +90,15 @@ def test_failure_on_first_load_shows_no_graph_and_keeps_text() -> None:
     assert not at.exception
     assert "Syntax error" in at.error[0].value and "2:" in at.error[0].value
     assert not payloads(at)
-    assert at.text_area(key="code").value == "import torch\nx = = 1\n"
+    assert program_text(at) == "import torch\nx = = 1\n"
     assert "stale" not in page_text(at)
 
 
 def test_recovery_clears_the_error() -> None:
     at = open_app()
-    at.text_area(key="code").set_value("import torch\nx = (\n").run()
+    type_program(at, "import torch\nx = (\n")
     assert at.error
-    at.text_area(key="code").set_value(DEFAULT.code).run()
+    type_program(at, DEFAULT.code)
     assert not at.error and "stale" not in page_text(at)
 
 
@@ -109,7 +110,7 @@ def test_internal_error_has_no_traceback(monkeypatch: pytest.MonkeyPatch) -> Non
 
     at = open_app()
     monkeypatch.setattr(gradviz, "run", broken)
-    at.text_area(key="code").set_value("import torch\n# internal error case\n").run()
+    type_program(at, "import torch\n# internal error case\n")
     assert not at.exception
     message = at.error[0].value
     assert "Internal error" in message and "bug in gradviz" in message
@@ -130,12 +131,11 @@ def test_a_bug_in_a_panel_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     assert payloads(at)  # the rest of the page is there
 
 
-def test_run_button_reruns_the_text() -> None:
+def test_a_typed_program_replaces_the_graph() -> None:
     at = open_app()
-    at.text_area(key="code").set_value(
-        "import torch\nq = torch.tensor(5.0, requires_grad=True)\nr = q * q\nr.backward()\n"
+    type_program(
+        at, "import torch\nq = torch.tensor(5.0, requires_grad=True)\nr = q * q\nr.backward()\n"
     )
-    at.button(key="run").click().run()
     assert "q (leaf)" in graph_spec(at) and "grad 10" in graph_spec(at).replace("</FONT>", "")
 
 
@@ -146,9 +146,9 @@ def test_without_a_layout_engine_the_page_says_so_and_keeps_working(
 
     monkeypatch.setattr(svg, "svg_engine", lambda: None)
     at = open_app()
-    at.text_area(key="code").set_value(
-        "import torch\nlone = torch.tensor(7.0, requires_grad=True)\n(lone * 3).backward()\n"
-    ).run()
+    type_program(
+        at, "import torch\nlone = torch.tensor(7.0, requires_grad=True)\n(lone * 3).backward()\n"
+    )
     assert not at.exception
     assert any(
         "could not be laid out" in e.value and svg.NO_ENGINE_MESSAGE in e.value for e in at.error

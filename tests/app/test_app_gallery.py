@@ -15,6 +15,7 @@ from gradviz.examples import EXAMPLES, Example
 from gradviz.render.format import tensor_lines
 from gradviz.values import snapshot
 from tests.app.drawing import drawing
+from tests.app.editor import program_text
 from tests.oracle import run_plain
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -51,8 +52,8 @@ def expected_rows(namespace: dict[str, Any]) -> list[str]:
 def test_gallery_entry(app: AppTest, example: Example) -> None:
     app.selectbox(key="example").set_value(example.key).run()
     assert not app.exception and not app.error
-    assert app.text_area(key="code").value == example.code
-    assert app.selectbox(key="example").value is None  # ready to pick again
+    assert program_text(app) == example.code
+    assert app.selectbox(key="example").value == example.key  # the box names it
     assert any(example.title in c.value for c in app.caption)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):

@@ -14,6 +14,7 @@ from gradviz.examples import by_key
 from gradviz.render.format import number, tensor_text
 from gradviz.values import snapshot
 from tests.app.drawing import payloads
+from tests.app.editor import program_text, type_program
 from tests.oracle import accumulate_in_torch, polynomial_refused_again
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -29,7 +30,7 @@ def open_example(key: str) -> AppTest:
 
 def open_program(source: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.text_area(key="code").set_value(source).run()
+    type_program(at, source)
     assert not at.exception and not at.error
     return at
 
@@ -76,7 +77,7 @@ def test_accumulate_example_shows_2_4_6_then_0() -> None:
 
 def test_backward_again_adds_like_torch_then_zero_then_reset() -> None:
     at = open_example("accumulate")
-    source = at.text_area(key="code").value
+    source = program_text(at)
     w, total, after = accumulate_in_torch()
     at.button(key="grads_backward_again").click().run()
     assert not at.exception
@@ -93,7 +94,7 @@ def test_backward_again_adds_like_torch_then_zero_then_reset() -> None:
     table = accumulation_table(at)
     assert list(table["after"])[-1] == "button · zero grad"
     assert list(table["w.grad"])[-1] == shown(w.grad) == "[0, 0, 0, 0]"
-    assert at.text_area(key="code").value == source  # the program was never edited
+    assert program_text(at) == source  # the program was never edited
     at.button(key="grads_reset").click().run()
     assert len(accumulation_table(at)) == len(after)
 
@@ -109,7 +110,7 @@ def test_presses_are_dropped_when_another_program_is_loaded() -> None:
 
 def test_backward_again_without_retain_graph_shows_torchs_reason() -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()  # the polynomial: y.backward()
-    source = at.text_area(key="code").value
+    source = program_text(at)
     before = accumulation_table(at)
     at.button(key="grads_backward_again").click().run()
     assert not at.exception and not at.error
@@ -118,7 +119,7 @@ def test_backward_again_without_retain_graph_shows_torchs_reason() -> None:
     # The graph and the table are the program's own; the text is unchanged.
     assert accumulation_table(at).equals(before)
     assert list(before["x.grad"]) == [shown(x.grad)]  # type: ignore[arg-type]
-    assert at.text_area(key="code").value == source
+    assert program_text(at) == source
     assert payloads(at)
     # The app keeps working: another press, and then zero grad, still run.
     at.button(key="grads_zero").click().run()

@@ -13,6 +13,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.app.drawing import drawings
+from tests.app.editor import type_program
 from tests.app.test_app_view import open_app, plotly_specs
 
 HEADINGS = (
@@ -88,7 +89,7 @@ inputs = torch.tensor([[0.5, 2.0], [1.5, 0.25]])
 torch.autograd.functional.jacobian(flog, inputs)
 """
     at = open_app()
-    at.text_area(key="code").set_value(program).run()
+    type_program(at, program)
     assert not at.exception
     meta = spec_of(at, "jacobian")["layout"]["meta"]
     inputs = torch.tensor([[0.5, 2.0], [1.5, 0.25]])

@@ -12,6 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.app.drawing import drawing
+from tests.app.editor import type_program
 from tests.oracle import polynomial_in_torch
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -165,9 +166,9 @@ def test_inspector_says_where_a_returned_gradient_came_from() -> None:
 
 def test_the_inspector_says_what_a_tensor_without_readable_values_is() -> None:
     at = open_app()
-    at.text_area(key="code").set_value(
-        "import torch\nm = torch.empty(3, device='meta', requires_grad=True)\nk = m * 2\n"
-    ).run()
+    type_program(
+        at, "import torch\nm = torch.empty(3, device='meta', requires_grad=True)\nk = m * 2\n"
+    )
     assert not at.exception
     pick_node(at, "m (leaf)")
     assert any("values not readable: meta tensor" in c.value for c in at.caption)

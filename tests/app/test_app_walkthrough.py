@@ -20,6 +20,7 @@ from gradviz.render.format import number, tensor_lines, tensor_text
 from gradviz.teach.chain_rule import fraction_text
 from gradviz.values import snapshot
 from tests.app.drawing import drawing
+from tests.app.editor import type_program
 from tests.app.test_app_view import APP, markdown_text, open_app
 
 LIGHT = PALETTES["light"]
@@ -100,7 +101,7 @@ def shown(t: torch.Tensor | None, precision: int = 4) -> str:
 
 def open_with(code: str, mode: str) -> AppTest:
     at = open_app()
-    at.text_area(key="code").set_value(code).run()
+    type_program(at, code)
     at.segmented_control(key="walk").set_value(mode).run()
     assert not at.exception
     return at
@@ -244,9 +245,7 @@ def test_mode_comes_from_the_url_and_a_program_without_backward_says_so() -> Non
     assert not at.exception
     graph = gradviz.run(by_key("polynomial").code)
     assert highlighted(at) == [graph.backward_calls[0].order[0]]
-    at.text_area(key="code").set_value(
-        "import torch\nx = torch.ones(3, requires_grad=True)\ny = x * 2\n"
-    ).run()
+    type_program(at, "import torch\nx = torch.ones(3, requires_grad=True)\ny = x * 2\n")
     assert not at.exception
     assert any("no backward pass" in i.value for i in at.info)
     assert highlighted(at) == [] and len(drawn(at)) == 2

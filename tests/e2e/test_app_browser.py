@@ -17,6 +17,13 @@ from gradviz.examples import DEFAULT, by_key
 from gradviz.render.format import number
 from gradviz.render.svg import svg_engine
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.helpers import (
+    editor_input,
+    expect_program,
+    program_text,
+    set_program,
+    type_and_run,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,14 +56,6 @@ def drawn_nodes(page: Page) -> list[str]:
     return [t for t in titles if not t.startswith("legend_")]
 
 
-def editor(page: Page) -> Locator:
-    return page.get_by_test_id("stTextArea").locator("textarea")
-
-
-def run_button(page: Page) -> Locator:
-    return page.get_by_test_id("stButton").filter(has_text=re.compile(r"Run$"))
-
-
 def settle(page: Page) -> None:
     """Wait until the script run is over (the running indicator is gone) and the curve is
     drawn."""
@@ -64,11 +63,6 @@ def settle(page: Page) -> None:
     plots = page.get_by_test_id("stPlotlyChart")
     if plots.count():
         expect(plots.first.locator(".main-svg").first).to_be_visible()
-
-
-def type_and_run(page: Page, program: str) -> None:
-    editor(page).fill(program)
-    run_button(page).click()
 
 
 def test_default_view_shows_the_polynomial(page: Page, app_url: str) -> None:
@@ -83,7 +77,7 @@ def test_default_view_shows_the_polynomial(page: Page, app_url: str) -> None:
     expect(page.get_by_test_id("stMetric").first).to_contain_text("93")
     expect(page.get_by_test_id("stPlotlyChart").first).to_contain_text("autograd slope 93")
     assert len(drawn_nodes(page)) == len(gradviz.run(DEFAULT.code).nodes)
-    assert editor(page).input_value() == DEFAULT.code
+    assert program_text(page) == DEFAULT.code
     page.set_viewport_size({"width": 1440, "height": 1200})
     settle(page)
     page.screenshot(path=str(SCREENSHOTS / "screenshot-default.png"))
@@ -142,8 +136,8 @@ def test_a_class_typed_in_the_editor_is_drawn_with_its_parameter_names(
 def test_ctrl_enter_runs(page: Page, app_url: str) -> None:
     open_app(page, app_url)
     program = DEFAULT.code.replace("tensor(2.0,", "tensor(1.0,")
-    editor(page).fill(program)
-    editor(page).press("Control+Enter")
+    set_program(page, program)
+    editor_input(page).press("Control+Enter")
     expect(graph_svg(page)).to_contain_text("value 12")  # 2 + 1 + 3 + 5 + 1
     expect(graph_svg(page)).to_contain_text("grad 22")  # 8 + 3 + 6 + 5
 
@@ -153,7 +147,7 @@ def test_gallery_example_draws_every_node(page: Page, app_url: str) -> None:
     example = by_key("stop_tracking")
     page.get_by_test_id("stSelectbox").filter(has_text="Examples").click()
     page.get_by_role("option", name=example.title).click()
-    expect(editor(page)).to_have_value(example.code)
+    expect_program(page, example.code)
     expect(graph_svg(page)).to_contain_text("loss = sum")
     settle(page)
     assert len(drawn_nodes(page)) == len(gradviz.run(example.code).nodes)
@@ -203,7 +197,7 @@ def test_shared_link_opens_the_same_view(page: Page, app_url: str) -> None:
     program = by_key("diamond").code
     query = "?" + urllib.parse.urlencode({"code": program, "direction": "left-right"})
     open_app(page, app_url, query)
-    expect(editor(page)).to_have_value(program)
+    expect_program(page, program)
     expect(graph_svg(page)).to_contain_text("grad 8")
     settle(page)
     assert len(drawn_nodes(page)) == len(gradviz.run(program).nodes)
@@ -221,7 +215,7 @@ def test_error_is_shown_and_the_last_graph_stays(page: Page, app_url: str) -> No
     expect(alert).to_contain_text(re.compile(r"\d+:\d+: "))
     expect(page.get_by_text("Showing the last good run (stale)")).to_be_visible()
     expect(graph_svg(page)).to_contain_text("value 63")
-    expect(editor(page)).to_have_value(bad)
+    expect_program(page, bad)
     assert "Traceback" not in page.content()
     settle(page)
     page.screenshot(path=str(SCREENSHOTS / "screenshot-error.png"))

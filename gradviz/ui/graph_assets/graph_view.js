@@ -190,7 +190,21 @@ class GraphView {
         g.classList.toggle("gv-traversed", traversed.has(id));
       }
     }
+    if (overlay.current && data.fill && data.stepping && overlay.current !== this.shownStep) {
+      this.pageToGraph(data);
+    }
+    this.shownStep = overlay.current;
     if (overlay.current) this.bringIntoView(overlay.current);
+  }
+
+  pageToGraph(data) {
+    // On a projector each step scrolls the page to the graph, with the step controls above
+    // it and the step's explanation below it on the same screen (the editor above scrolls
+    // away).
+    const top = this.canvas.getBoundingClientRect().top;
+    if (top >= 0 && top <= data.fillTop + 40) return;
+    this.canvas.style.scrollMarginTop = `${data.fillTop}px`;
+    this.canvas.scrollIntoView({ block: "start", behavior: "instant" });
   }
 
   bringIntoView(id) {
