@@ -19,6 +19,7 @@ import torch
 
 from gradviz.errors import GradvizError
 from gradviz.graph.model import Graph, Node
+from gradviz.graph.names import distinct, short
 from gradviz.values import TensorValue, finite_number, flatten
 
 Overrides = dict[int, dict[int, float]]
@@ -136,19 +137,9 @@ def ancestors(graph: Graph, node_id: str) -> set[str]:
 
 
 def labels(graph: Graph) -> dict[str, str]:
-    """A short, unique label per node: its name (with the id where names repeat), else what
-    made it and its id (``pow n3``, ``leaf n0``)."""
-    counts: dict[str, int] = {}
-    for node in graph.nodes:
-        if node.name:
-            counts[node.name] = counts.get(node.name, 0) + 1
-    out = {}
-    for node in graph.nodes:
-        if node.name:
-            out[node.id] = node.name if counts[node.name] == 1 else f"{node.name} ({node.id})"
-        else:
-            out[node.id] = f"{node.label if node.kind == 'op' else node.kind} {node.id}"
-    return out
+    """A short, unique label per node for axes and pickers: its name, else what made it
+    (``x``, ``pow``), with the line (and order) where two would read the same."""
+    return distinct(graph, short)
 
 
 # -- choices ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from html import escape
 from typing import Literal
 
 from gradviz.graph.model import Edge, Graph, Node
+from gradviz.graph.names import title
 from gradviz.render.format import shape_text, tensor_lines, tensor_text
 from gradviz.values import TensorValue
 
@@ -171,19 +172,6 @@ def _row(text: str, color: str | None = None, bold: bool = False, plain: bool = 
     if color:
         body = f'<FONT COLOR="{color}">{body}</FONT>'
     return f"<TR><TD>{body}</TD></TR>"
-
-
-def title(node: Node) -> str:
-    """The heading of a node: its name and what made it (``y = mul``, ``x``)."""
-    what = node.label if node.kind == "op" else ("leaf" if node.kind == "leaf" else node.label)
-    if node.name:
-        return f"{node.name} = {what}" if node.kind == "op" else f"{node.name} ({what})"
-    return what
-
-
-def name_or_title(node: Node) -> str:
-    """What the teaching views call a node: its variable (``x``), else its heading (``mul``)."""
-    return node.name or title(node)
 
 
 def _tensor_text(value: TensorValue, opts: RenderOptions) -> str:

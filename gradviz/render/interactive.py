@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradviz.graph.model import Graph, Node
-from gradviz.render.dot import PALETTES, RenderOptions, title
+from gradviz.graph.names import title
+from gradviz.render.dot import PALETTES, RenderOptions
 from gradviz.render.format import shape_text, tensor_text
 from gradviz.values import TensorValue
 

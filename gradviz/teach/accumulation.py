@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from gradviz.graph.model import Event, Graph
-from gradviz.render.dot import name_or_title
+from gradviz.graph.names import name_or_title
 from gradviz.replay import BUTTON
 from gradviz.values import TensorValue
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from gradviz.curve import flat, index_text
 from gradviz.graph.model import BackwardCall, Graph, Node, NodeStep
-from gradviz.render.dot import title
+from gradviz.graph.names import title
 from gradviz.render.format import number, shape_text
 from gradviz.teach.stepper import (
     arriving_grad,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gradviz.graph.model import Graph, Node
-from gradviz.render.dot import name_or_title
+from gradviz.graph.names import name_or_title
 
 How = Literal["detach", "data", "no_grad", "requires_grad_off"]
 

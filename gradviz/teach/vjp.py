@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from gradviz.graph.model import BackwardCall, Graph, Node
-from gradviz.render.dot import name_or_title
+from gradviz.graph.names import name_or_title
 from gradviz.render.format import element_labels
 from gradviz.replay import BUTTON
 from gradviz.values import TensorValue, flatten

@@ -22,7 +22,8 @@ from gradviz.graph.collapse import (
     search,
 )
 from gradviz.graph.model import Graph
-from gradviz.render.dot import RenderOptions, title
+from gradviz.graph.names import numbered, title
+from gradviz.render.dot import RenderOptions
 from gradviz.render.format import shape_text
 from gradviz.ui import state
 
@@ -203,11 +204,13 @@ def _find(graph: Graph) -> str | None:
         return None
     index = graph.index()
     mods = effective_modules(graph)
-    labels = {}
+    found_as = {}
     for node_id in hits[:MAX_HITS]:
         node = index[node_id]
         where = f" in {mods[node_id]}" if mods[node_id] else ""
-        labels[node_id] = f"{title(node)} {shape_text(node.shape)}{where} · {node_id}"
+        line = f" · line {node.line}" if node.line is not None else ""
+        found_as[node_id] = f"{title(node)} {shape_text(node.shape)}{where}{line}"
+    labels = numbered(found_as)
     more = f" (first {MAX_HITS})" if len(hits) > MAX_HITS else ""
     found = st.selectbox(
         f"{len(hits):,} match{'es' if len(hits) != 1 else ''}{more}",

@@ -9,18 +9,13 @@ import streamlit as st
 
 from gradviz.curve import flat, index_text
 from gradviz.graph.model import Graph, Node
-from gradviz.render.dot import title
+from gradviz.graph.names import distinct
 from gradviz.render.format import number, shape_text, tensor_text
 from gradviz.render.plots import heatmap_figure
 from gradviz.ui import state
 from gradviz.ui.chain import chain_step
 from gradviz.ui.options import Display
 from gradviz.values import TensorValue
-
-
-def node_label(node: Node) -> str:
-    """How a node is listed: ``y = add (n10)``, ``x (leaf) (n0)``."""
-    return f"{title(node)} ({node.id})"
 
 
 def default_node(graph: Graph) -> str:
@@ -101,14 +96,13 @@ def _saved(node: Node, display: Display) -> None:
         st.markdown(f"`{key}`: `{text}`")
 
 
-def _chain(graph: Graph, node: Node, display: Display) -> None:
+def _chain(graph: Graph, node: Node, display: Display, names: dict[str, str]) -> None:
     st.markdown("**Chain rule here**")
     step = chain_step(graph, node)
     if step is None:
         st.caption("No backward call passed through this node.")
         return
     precision = display.render.precision
-    index = graph.index()
     st.markdown(
         f"In backward call {step.call_index + 1}, the gradient arriving here "
         f"(d root / d this) was `{tensor_text(step.arriving, precision, 8)}`."
@@ -119,8 +113,7 @@ def _chain(graph: Graph, node: Node, display: Display) -> None:
     if not step.inputs:
         st.caption("This operation sent no gradients on (no input needs one).")
     for item in step.inputs:
-        source = index.get(item.input_id)
-        name = node_label(source) if source else item.input_id
+        name = names.get(item.input_id, "an input")
         sent = tensor_text(item.sent, precision, 8)
         st.markdown(f"→ input {item.position} **{name}**: gradient sent `{sent}`")
         if item.ratio is None:
@@ -188,6 +181,7 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
     if not graph.nodes:
         return
     nodes = graph.index()
+    names = distinct(graph)
     ids = listed_nodes(graph, nodes, drawn)
     default = default_node(graph)
     linked = st.query_params.get(NODE_PARAM)
@@ -207,7 +201,7 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
     node_id = st.selectbox(
         "Inspect a node",
         ids,
-        format_func=lambda i: node_label(nodes[i]),
+        format_func=names.__getitem__,
         key=picker,
         on_change=lambda: st.session_state.update({state.NODE: st.session_state[picker]}),
     )
@@ -228,4 +222,4 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
             what = "Gradient (.grad)" if node.kind == "leaf" else "Gradient (d root / d this)"
             show_tensor(node.grad, what, display, "no gradient: no backward call reached it")
     _saved(node, display)
-    _chain(graph, node, display)
+    _chain(graph, node, display, names)

@@ -17,8 +17,9 @@ from typing import Literal
 import streamlit as st
 
 from gradviz.curve import index_text
-from gradviz.graph.model import Graph, Node
-from gradviz.render.dot import RenderOptions, title
+from gradviz.graph.model import Graph
+from gradviz.graph.names import distinct, title
+from gradviz.render.dot import RenderOptions
 from gradviz.render.format import number, tensor_text
 from gradviz.render.interactive import NO_OVERLAY, Overlay
 from gradviz.teach.chain_rule import ChainRule, explain_chain_rule, leaves_of
@@ -200,14 +201,11 @@ def _which(graph: Graph, call_index: int) -> str:
     return f" (call {call_index + 1} of {count})" if count > 1 else ""
 
 
-def _name(node: Node | None, fallback: str) -> str:
-    return f"{title(node)} ({node.id})" if node is not None else fallback
-
-
 def _backward_details(
     graph: Graph, walk: Walk, step: BackwardStep, call_index: int, display: Display
 ) -> None:
     nodes = graph.index()
+    names = distinct(graph)
     call = graph.backward_calls[call_index]
     node = nodes.get(step.node)
     root = nodes.get(call.root or "")
@@ -217,14 +215,14 @@ def _backward_details(
     st.markdown(
         f"**Step {walk.index + 1} of {walk.count}** in "
         f"{call_label(graph, call_index, numbered=False)}{_which(graph, call_index)}: "
-        f"the engine runs **{_name(node, step.node)}** (`{op}`)."
+        f"the engine runs **{names.get(step.node, 'a node')}** (`{op}`)."
     )
     st.markdown(
         f"Gradient arriving, ∂{root_name}/∂(this): "
         f"`{tensor_text(step.grad_in, precision, MAX_ITEMS)}`"
     )
     for send in step.sends:
-        target = _name(nodes.get(send.to or ""), f"input {send.position}")
+        target = names.get(send.to or "", f"input {send.position}")
         if send.grad is None:
             st.caption(f"→ {target}: no gradient sent (it does not need one).")
             continue
@@ -255,6 +253,7 @@ def _backward_details(
 def _chain_rule_panel(graph: Graph, call_index: int, display: Display) -> None:
     st.markdown("**Chain rule for a leaf**")
     nodes = graph.index()
+    names = distinct(graph)
     leaves = leaves_of(graph, call_index)
     if not leaves:
         st.caption("No leaf received a gradient in this call.")
@@ -262,9 +261,7 @@ def _chain_rule_panel(graph: Graph, call_index: int, display: Display) -> None:
     if st.session_state.get(state.WALK_LEAF) not in leaves:
         st.session_state[state.WALK_LEAF] = leaves[0]
     left, right = st.columns(2)
-    leaf_id = left.selectbox(
-        "Leaf", leaves, format_func=lambda i: _name(nodes[i], i), key=state.WALK_LEAF
-    )
+    leaf_id = left.selectbox("Leaf", leaves, format_func=names.__getitem__, key=state.WALK_LEAF)
     leaf = nodes[str(leaf_id or leaves[0])]
     index = 0
     numel = math.prod(leaf.shape)
@@ -313,7 +310,7 @@ def _forward_details(graph: Graph, walk: Walk, node_id: str, display: Display) -
     value = tensor_text(node.value, display.render.precision, MAX_ITEMS)
     st.markdown(
         f"**Node {walk.index + 1} of {walk.count}**: the program computed "
-        f"**{_name(node, node_id)}**{where}, value `{value}`."
+        f"**{title(node)}**{where}, value `{value}`."
     )
     st.caption(
         "Nodes appear in the order the program computed them; the newest is outlined. "

@@ -17,9 +17,14 @@ from torch import nn
 import gradviz
 from gradviz.examples import by_key
 from gradviz.graph.model import Graph
+from gradviz.graph.names import distinct
 from gradviz.render.format import number
+from gradviz.ui.big_graph import MAX_HITS
 from tests.app.drawing import drawing
 from tests.app.test_app_view import inspector
+
+INTERNAL_ID = re.compile(r"\bn\d+\b")
+"""What an internal node id looks like (``n12``): never in what a person reads."""
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -133,18 +138,24 @@ def test_the_inspector_of_a_big_graph_lists_the_nodes_drawn() -> None:
     graph = full("deep_chain")
     real = {n.id for n in graph.nodes}
     inspect = inspector(at)
-    listed = [o.rsplit("(", 1)[1].rstrip(")") for o in inspect.options]  # "y = tanh (n12)"
-    assert set(listed) == {i for i in drawn(at) if i in real}  # groups left out
-    assert len(listed) == len(set(listed))
+    names = distinct(graph)
+    listed = [i for i in drawn(at) if i in real]  # groups left out
+    assert sorted(inspect.options) == sorted(names[i] for i in listed)
+    assert len(set(inspect.options)) == len(listed)  # one label per node...
+    assert not [o for o in inspect.options if INTERNAL_ID.search(o)]  # ...and no internal id
     assert 0 < len(listed) < len(graph.nodes)
     assert inspect.value == graph.backward_calls[0].root
     assert f"Listing the {len(listed):,} nodes drawn of {len(graph.nodes):,}" in captions(at)
     # a node found by search is drawn, and the inspector shows it
     at.text_input(key="big_find").input("tanh").run()
-    hits = [o.rsplit("· ", 1)[1] for o in at.selectbox(key="big_found").options]
+    found = at.selectbox(key="big_found")
+    hits = [n.id for n in graph.nodes if n.label == "tanh"][: len(found.options)]
+    assert len(found.options) == min(len(hits), MAX_HITS) and len(set(found.options)) == len(hits)
+    assert all(o.startswith("y = tanh 1×4 · line 8 #") for o in found.options)
+    assert not [o for o in found.options if INTERNAL_ID.search(o)]
     hidden = [h for h in hits if h not in listed]
-    assert hidden and all(graph.node(h).label == "tanh" for h in hits)
-    at.selectbox(key="big_found").set_value(hidden[-1]).run()
+    assert hidden
+    found.set_value(hidden[-1]).run()
     assert not at.exception
     assert inspector(at).value == hidden[-1]  # the inspector shows what was found
 
@@ -222,7 +233,7 @@ def test_search_finds_a_parameter_by_its_path_and_highlights_it() -> None:
         at.text_input(key="big_find").input(path).run()
         found = at.selectbox(key="big_found")
         (node,) = [n for n in graph.nodes if n.name == path]
-        assert any(o.endswith(f"· {node.id}") for o in found.options)
+        assert any(o.startswith(f"{path} (leaf) ") for o in found.options)
         found.set_value(node.id).run()
         nodes = drawn(at)
         assert node.id in nodes and len(nodes) <= 12

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 import gradviz
 from gradviz.examples import by_key
-from gradviz.render.dot import title
+from gradviz.graph.names import title
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_app_browser import graph_svg, open_app, settle
 
