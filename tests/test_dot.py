@@ -9,7 +9,7 @@ import pytest
 
 import gradviz
 from gradviz.graph.model import Edge, Graph, Node
-from gradviz.render.dot import RenderOptions, to_dot
+from gradviz.render.dot import RenderOptions, legend_entries, to_dot
 from gradviz.render.format import number, shape_text, tensor_text
 from gradviz.values import TensorValue
 
@@ -81,7 +81,8 @@ def test_options_hide_what_they_say() -> None:
     assert "saved self" in saved
     assert "rankdir=LR" in to_dot(graph, RenderOptions(direction="LR"))
     assert "grad 93<" in to_dot(graph, RenderOptions(precision=2))
-    assert "legend_leaf" not in to_dot(graph, RenderOptions(legend=False))
+    assert "cluster_legend" not in to_dot(graph, RenderOptions(legend=False))
+    assert "cluster_legend" in to_dot(graph)
 
 
 def test_looks_differ_by_kind_and_theme() -> None:
@@ -114,7 +115,8 @@ def test_dot_is_valid_for_a_layout_engine(theme: str, program: str) -> None:
         ["graphviz-pure", "-Tsvg"], input=dot.encode(), capture_output=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count(b'class="node"') == len(graph.nodes) + 5
+    legend = len(legend_entries(graph))  # one node per look the graph has
+    assert legend >= 3 and done.stdout.count(b'class="node"') == len(graph.nodes) + legend
 
 
 def _group_graph() -> Graph:
@@ -151,3 +153,22 @@ def test_quoted_ids_survive_a_layout_engine() -> None:
     assert done.returncode == 0, done.stderr
     assert b"<title>m:enc&quot;oder</title>" in done.stdout
     assert done.stdout.count(b'class="node"') == 4 and done.stdout.count(b'class="edge"') == 3
+
+
+def test_the_legend_names_every_look_the_graph_has_and_no_other() -> None:
+    from gradviz.examples import EXAMPLES
+    from gradviz.graph.budget import budget_view
+    from gradviz.render.dot import look
+
+    for example in EXAMPLES:
+        graph = gradviz.run(example.code)
+        outputs = set(graph.outputs)
+        named = {(e.look, e.dashed) for e in legend_entries(graph)}
+        drawn = {(look(node, outputs), node.kind == "constant") for node in graph.nodes}
+        drawn |= {("cut", True) for e in graph.edges if e.kind == "cut"}
+        assert drawn == named, example.key
+    vector = gradviz.run(next(e.code for e in EXAMPLES if e.key == "vector_backward"))
+    assert "result without grad" in [e.text for e in legend_entries(vector)]  # weights
+    chain = budget_view(gradviz.run(next(e.code for e in EXAMPLES if e.key == "deep_chain")), 50)
+    doubles = [e for e in legend_entries(chain.graph) if e.double]
+    assert [e.text for e in doubles] == ["group: a module or a folded chain"]

@@ -246,24 +246,61 @@ def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, nodes: dict[st
     return f"{quoted(edge.src)} -> {quoted(edge.dst)} [{' '.join(attrs)}]"
 
 
-def _legend(palette: Palette) -> list[str]:
-    items = [
-        ("leaf", "leaf (requires grad)"),
-        ("op", "operation (grad_fn)"),
-        ("constant", "constant"),
-        ("output", "output"),
-        ("stopped", "tracking stopped"),
-    ]
+@dataclass(frozen=True)
+class LegendEntry:
+    """One look a graph's nodes or edges have, and what it means."""
+
+    look: str
+    """The palette's fill (``leaf``, ``op``...), or ``cut`` for the edge of a cut."""
+    text: str
+    dashed: bool = False
+    double: bool = False
+
+
+def legend_entries(graph: Graph) -> list[LegendEntry]:
+    """The looks this graph has, each named once: a legend for exactly what is drawn."""
+    outputs = set(graph.outputs)
+    looks = {
+        (look(node, outputs), node.kind == "constant", not _GROUPS.isdisjoint(node.flags))
+        for node in graph.nodes
+    }
+    kinds = {kind for kind, _, _ in looks}
+    entries = []
+    if "leaf" in kinds:
+        entries.append(LegendEntry("leaf", "leaf (requires grad)"))
+    if ("op", False, False) in looks:
+        entries.append(LegendEntry("op", "operation (grad_fn)"))
+    if any(double for _, _, double in looks):
+        entries.append(LegendEntry("op", "group: a module or a folded chain", double=True))
+    if "constant" in kinds:
+        entries.append(LegendEntry("constant", "constant (no grad)", dashed=True))
+    if any(kind == "output" and not dashed for kind, dashed, _ in looks):
+        entries.append(LegendEntry("output", "output"))
+    if ("output", True, False) in looks:
+        entries.append(LegendEntry("output", "result without grad", dashed=True))
+    if any(kind == "stopped" and not dashed for kind, dashed, _ in looks):
+        entries.append(LegendEntry("stopped", "tracking stopped"))
+    if any(kind == "stopped" and dashed for kind, dashed, _ in looks):
+        entries.append(LegendEntry("stopped", "tracking stopped (no grad)", dashed=True))
+    if any(edge.kind == "cut" for edge in graph.edges):
+        entries.append(LegendEntry("cut", "✂ where tracking stopped", dashed=True))
+    return entries
+
+
+def _legend(graph: Graph, palette: Palette) -> list[str]:
     lines = [
         "subgraph cluster_legend {",
         f'label="legend" fontcolor="{palette.text}" color="{palette.edge}" style="dashed"',
     ]
-    for key, text in items:
-        fill, border = palette.fills[key]
-        style = "rounded,filled" + (",dashed" if key == "constant" else "")
+    for k, entry in enumerate(legend_entries(graph)):
+        if entry.look == "cut":
+            fill, border = palette.background, palette.cut
+        else:
+            fill, border = palette.fills[entry.look]
+        style = "rounded,filled" + (",dashed" if entry.dashed else "")
         lines.append(
-            f'legend_{key} [label="{text}" shape=box style="{style}" '
-            f'fillcolor="{fill}" color="{border}"]'
+            f'legend_{k} [label="{entry.text}" shape=box style="{style}" '
+            f'fillcolor="{fill}" color="{border}"{" peripheries=2" if entry.double else ""}]'
         )
     lines.append("}")
     return lines
@@ -307,7 +344,7 @@ def dot_lines(graph: Graph, opts: RenderOptions | None = None) -> list[str]:
         lines.append("}")
     lines.extend(_edge_stmt(e, opts, palette, nodes) for e in graph.edges)
     if opts.legend:
-        lines.extend(_legend(palette))
+        lines.extend(_legend(graph, palette))
     return lines
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from gradviz.graph.model import Graph
 from gradviz.render.format import shape_text
 from gradviz.render.teaching_plots import functional_heatmap
+from gradviz.ui.figures import show_figure
 from gradviz.ui.options import Display
 
 _READING = {
@@ -46,5 +47,5 @@ def functional_panel(graph: Graph, display: Display) -> None:
         except ValueError as err:
             st.caption(f"No heatmap: {err}.")
             continue
-        st.plotly_chart(figure, width="stretch", key=f"functional_{i}")
+        show_figure(figure, display, key=f"functional_{i}")
         st.caption(_READING[call.kind])

@@ -15,7 +15,7 @@ import streamlit as st
 
 from gradviz.graph.budget import budget_view
 from gradviz.graph.model import Graph
-from gradviz.render.dot import PALETTES, RenderOptions, to_dot
+from gradviz.render.dot import PALETTES, RenderOptions, legend_entries, to_dot
 from gradviz.render.interactive import NO_OVERLAY, Overlay, payload
 from gradviz.render.layout import LAYOUT_SECONDS, LayoutTooSlow, lay_out
 from gradviz.ui import state
@@ -23,31 +23,31 @@ from gradviz.ui.big_graph import Shrink, big_graph_view
 from gradviz.ui.graph_view import graph_view
 from gradviz.ui.options import chosen_budget
 
-LEGEND = (
-    ("leaf", "leaf (requires grad)"),
-    ("op", "operation (grad_fn)"),
-    ("constant", "constant"),
-    ("output", "output"),
-    ("stopped", "tracking stopped"),
-)
 
-
-def legend_html(render: RenderOptions) -> str:
-    """The legend as HTML chips in the theme's colours (text and gradient colour included)."""
+def legend_html(graph: Graph, render: RenderOptions) -> str:
+    """The legend as HTML chips in the theme's colours: one per look this graph has, then the
+    gradient's colour."""
     palette = PALETTES[render.theme]
     chips = []
-    for key, text in LEGEND:
-        fill, border = palette.fills[key]
-        style = "dashed" if key == "constant" else "solid"
+    for entry in legend_entries(graph):
+        if entry.look == "cut":
+            fill, border, color = palette.background, palette.cut, palette.cut
+        else:
+            (fill, border), color = palette.fills[entry.look], palette.text
+        line = "double 4px" if entry.double else f"1.5px {'dashed' if entry.dashed else 'solid'}"
         chips.append(
-            f'<span style="background:{fill};border:1.5px {style} {border};color:{palette.text};'
+            f'<span style="background:{fill};border:{line} {border};color:{color};'
             'border-radius:6px;padding:1px 8px;margin-right:6px;white-space:nowrap">'
-            f"{escape(text)}</span>"
+            f"{escape(entry.text)}</span>"
         )
-    chips.append(f'<span style="color:{palette.grad};font-weight:600">grad = gradient</span>')
+    if render.show_grads:
+        chips.append(
+            f'<span style="color:{palette.grad};font-weight:600;white-space:nowrap">'
+            "grad = gradient</span>"
+        )
     return (
-        f'<div style="background:{palette.background};padding:6px 8px;border-radius:6px;'
-        f'line-height:2">{"".join(chips)}</div>'
+        f'<div class="gv-legend" style="background:{palette.background};padding:6px 8px;'
+        f'border-radius:6px;line-height:2">{"".join(chips)}</div>'
     )
 
 
@@ -164,5 +164,5 @@ def graph_panel(
     data = payload(graph, svg, render, marks, stale=stale, fill=fill, stepping=on_step is not None)
     graph_view(data, key=key, on_select=_select, on_step=on_step)
     if render.legend:
-        st.markdown(legend_html(render), unsafe_allow_html=True)
+        st.markdown(legend_html(graph, render), unsafe_allow_html=True)
     return Drawn(graph, to_dot(graph, render), svg)

@@ -24,6 +24,7 @@ from gradviz.teach.higher_order import (
     gradient_graphs,
     order_name,
 )
+from gradviz.ui.figures import show_figure
 from gradviz.ui.graph_panel import draw_small
 from gradviz.ui.options import Display
 from gradviz.ui.rerun_time import affordable
@@ -111,7 +112,7 @@ def _plot(source: str, graph: Graph, chain: DerivativeChain, display: Display) -
         precision=display.render.precision,
         font_size=display.font_size,
     )
-    st.plotly_chart(figure, width="stretch", key="higher_order_plot")
+    show_figure(figure, display, key="higher_order_plot")
     values = ", ".join(
         f"{n}({number(x0, display.render.precision)}) = "
         + ("—" if v is None else number(v, display.render.precision))

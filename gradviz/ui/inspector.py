@@ -14,6 +14,7 @@ from gradviz.render.format import number, shape_text, tensor_text
 from gradviz.render.plots import heatmap_figure
 from gradviz.ui import state
 from gradviz.ui.chain import chain_step
+from gradviz.ui.figures import show_figure
 from gradviz.ui.options import Display
 from gradviz.values import TensorValue
 
@@ -54,7 +55,7 @@ def show_tensor(value: TensorValue | None, what: str, display: Display, empty: s
     if len(value.shape) == 2 and value.numel <= 400 and isinstance(value.data, list):
         matrix: list[list[Any]] = value.data
         fig = heatmap_figure(matrix, title=what, precision=precision, font_size=display.font_size)
-        st.plotly_chart(fig, width="stretch", theme=None)
+        show_figure(fig, display, theme=None)
         return
     items = flat(value) or []
     rows: dict[str, list[Any]] = {

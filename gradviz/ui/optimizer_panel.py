@@ -15,6 +15,7 @@ from gradviz.teach.optimizer import (
     optimizer_path,
     parameter_choices,
 )
+from gradviz.ui.figures import show_figure
 from gradviz.ui.options import Display
 from gradviz.ui.rerun_time import BUDGET, seconds_per_run
 from gradviz.ui.runs import SEED, runner
@@ -123,7 +124,7 @@ def optimizer_panel(source: str, graph: Graph, display: Display) -> None:
         precision=precision,
         font_size=display.font_size,
     )
-    st.plotly_chart(figure, width="stretch", key="optimizer_animation")
+    show_figure(figure, display, key="optimizer_animation")
     moves = path.xs[1] - path.xs[0]
     held = "" if shared else ", the other elements held where they were at that step"
     st.caption(

@@ -37,6 +37,14 @@ class Display:
 def options_panel() -> Display:
     """The display options; each one is bound to the URL so a shared link keeps it."""
     st.subheader("Display")
+    # First, where a lecturer looks for it.
+    presentation = st.toggle(
+        "Presentation mode",
+        value=False,
+        key="present",
+        bind="query-params",
+        help="For a projector: large type and high contrast in the graph and on the page.",
+    )
     left, right = st.columns(2)
     with left:
         values = st.checkbox("Values", value=True, key="values", bind="query-params")
@@ -73,13 +81,6 @@ def options_panel() -> Display:
         help="Most nodes drawn at once. A bigger graph is shown with modules collapsed and "
         "long chains folded; expand parts of it above the graph.",
     )
-    presentation = st.toggle(
-        "Presentation mode",
-        value=False,
-        key="present",
-        bind="query-params",
-        help="For a projector: large type and high contrast in the graph and on the page.",
-    )
     render = RenderOptions(
         show_values=values,
         show_grads=grads,
@@ -111,6 +112,7 @@ html { font-size: 22px; }
 .stMarkdown p, .stMarkdown li, .stCaption, label, textarea, code { font-size: 1.1rem !important; }
 h1 { font-size: 2.4rem !important; } h2 { font-size: 1.9rem !important; }
 h3 { font-size: 1.5rem !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 </style>
 """
 

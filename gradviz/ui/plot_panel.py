@@ -24,6 +24,7 @@ from gradviz.render.plots import curve_figure
 from gradviz.sandbox.pool import shared_pool
 from gradviz.ui import state
 from gradviz.ui.actions import actions_for
+from gradviz.ui.figures import show_figure
 from gradviz.ui.options import Display
 from gradviz.ui.rerun_time import BUDGET, seconds_per_run
 from gradviz.ui.runs import SEED, run_program, runner
@@ -154,7 +155,7 @@ def curve_panel(source: str, graph: Graph, point: Point, display: Display) -> No
         precision=precision,
         font_size=display.font_size,
     )
-    st.plotly_chart(fig, width="stretch")
+    show_figure(fig, display)
     auto, fd = curve.autograd, curve.finite_difference
     left, right = st.columns(2)
     left.metric("autograd slope", "—" if auto.value is None else number(auto.value, precision))

@@ -13,6 +13,7 @@ from gradviz.render.format import number, shape_text, tensor_text
 from gradviz.render.vjp_plots import matrix_figure, transpose
 from gradviz.teach.vjp import JacobianFill, Vjp, jacobian_fills, vjps
 from gradviz.ui import state
+from gradviz.ui.figures import show_figure
 from gradviz.ui.options import Display
 from gradviz.values import TensorValue
 
@@ -94,7 +95,7 @@ def vjp_view(item: Vjp, display: Display) -> None:
             precision=precision,
             font_size=display.font_size,
         )
-        st.plotly_chart(figure, width="stretch", theme=None, key=f"vjp_{item.call}_{ends.leaf}")
+        show_figure(figure, display, theme=None, key=f"vjp_{item.call}_{ends.leaf}")
         st.markdown(f"vᵀJ = `{text_of(item.product, ends.leaf_shape, precision)}`")
         worked = _first_element_sum(item, precision)
         if worked:
@@ -165,7 +166,7 @@ def fill_view(fill: JacobianFill, position: int, display: Display) -> None:
         font_size=display.font_size,
         **highlight,
     )
-    st.plotly_chart(figure, width="stretch", theme=None, key=f"jacobian_fill_{position}")
+    show_figure(figure, display, theme=None, key=f"jacobian_fill_{position}")
     lines = []
     for k in range(shown):
         where = f"line {fill.lines[k]}" if fill.lines[k] is not None else "button"

@@ -69,6 +69,9 @@ def test_legend_under_the_graph() -> None:
     at = open_app()
     assert "legend_" not in svg(at)  # chips under the chart: the drawing stays narrow
     assert any("leaf (requires grad)" in m.value for m in at.markdown)
+    assert not any("result without grad" in m.value for m in at.markdown)  # none drawn
+    at.selectbox(key="example").set_value("vector_backward").run()
+    assert any("result without grad" in m.value for m in at.markdown)  # `weights`
     at.checkbox(key="legend").uncheck().run()
     assert not any("leaf (requires grad)" in m.value for m in at.markdown)
 

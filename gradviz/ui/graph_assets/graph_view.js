@@ -37,6 +37,11 @@ function canvasHeight(canvas, data) {
   return Math.max(data.minHeight, Math.round(free));
 }
 
+function bodyTextPx() {
+  // Streamlit's body text is 1rem.
+  return parseFloat(getComputedStyle(document.documentElement).fontSize) || 0;
+}
+
 class GraphView {
   constructor(root, data) {
     this.root = root;
@@ -75,14 +80,35 @@ class GraphView {
       maxZoom: 60,
       zoomScaleSensitivity: 0.3,
     });
-    if (this.zoom.getSizes().realZoom < READABLE) this.startReadable();
+    this.startView(data);
     this.listen(data);
   }
 
-  startReadable() {
-    // A long graph fitted whole is a thin line: show its beginning at actual size instead
-    // (Fit, or f, shows it whole).
-    this.actualSize();
+  startView(data) {
+    // Fitted whole, unless that makes it unreadable: a long graph fitted whole is a thin line,
+    // so it starts at actual size from its inputs; on a projector its text starts at least as
+    // large as the page's body text. Fit (or f) shows it whole.
+    this.fit();
+    const fitted = this.zoom.getSizes().realZoom;
+    let scale = fitted < READABLE ? 1 : fitted;
+    if (data.fill) {
+      const px = this.textPx();
+      const body = bodyTextPx();
+      if (px > 0 && px < body) scale = Math.max(scale, (this.zoom.getSizes().realZoom * body) / px);
+    }
+    if (scale > this.zoom.getSizes().realZoom * 1.01) this.startAt(scale);
+  }
+
+  textPx() {
+    // The on-screen size of the drawing's text: its font size in SVG units times the scale.
+    const text = this.svg.querySelector("g.node text");
+    if (!text) return 0;
+    return parseFloat(text.getAttribute("font-size") || "0") * text.getScreenCTM().a;
+  }
+
+  startAt(scale) {
+    const real = this.zoom.getSizes().realZoom;
+    if (real > 0) this.zoom.zoom((this.zoom.getZoom() * scale) / real);
     const sizes = this.zoom.getSizes();
     const box = sizes.viewBox;
     this.zoom.pan({
@@ -114,7 +140,7 @@ class GraphView {
       if (Math.abs(height - this.canvas.clientHeight) > 2) {
         this.canvas.style.height = `${height}px`;
         this.zoom.resize();
-        this.fit();
+        this.startView(this.data || data);
       }
     };
     window.addEventListener("resize", this.onWindow);
