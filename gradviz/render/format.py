@@ -83,6 +83,18 @@ def tensor_text(value: TensorValue | None, precision: int = 4, max_items: int = 
     return " ".join(tensor_lines(value, precision, max_items))
 
 
+def tensor_block(value: TensorValue | None, precision: int = 4, max_items: int = 6) -> str:
+    """A tensor as torch prints one: a matrix one row per line, rows ending in commas."""
+    if value is None:
+        return "—"
+    return ",\n ".join(tensor_lines(value, precision, max_items))
+
+
+def is_matrix(value: TensorValue | None) -> bool:
+    """A tensor whose text takes more than one line (a 2-D one with its numbers)."""
+    return value is not None and value.summary is None and len(value.shape) == 2
+
+
 def element_labels(shape: Sequence[int], name: str) -> list[str]:
     """``x[0,1]``-style labels for every element of a tensor of this shape, row-major."""
     labels = []

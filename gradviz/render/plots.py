@@ -119,6 +119,12 @@ def curve_figure(
     return fig
 
 
+CELL_TEXT_COLUMNS = 8
+"""Widest matrix whose numbers are written in its cells (wider ones show them on hover)."""
+CELL_DIGITS = 3
+"""Significant digits written in a cell: more do not fit its width."""
+
+
 def heatmap_figure(
     matrix: Sequence[Sequence[Any]],
     *,
@@ -126,32 +132,40 @@ def heatmap_figure(
     precision: int = 4,
     font_size: int = 13,
 ) -> go.Figure:
-    """A 2-D tensor as a heatmap, each cell labelled with its number.
+    """A 2-D tensor as a heatmap, its numbers in the cells when they fit, on hover always.
 
     Non-numbers (``"nan"``, ``"inf"`` from JSON-safe snapshots) are left blank in the colours
     and written in the cell. The colour scale is diverging and centred on zero, so signs read
-    at a glance.
+    at a glance. ``title`` names the figure (``layout.meta``) but is not drawn: the page heads
+    it.
     """
     z = [[v if isinstance(v, (int, float)) else None for v in row] for row in matrix]
     text = [[number(v, precision) for v in row] for row in matrix]
-    rows = len(z)
+    rows, cols = len(z), max((len(r) for r in z), default=0)
+    in_cells = cols <= CELL_TEXT_COLUMNS
+    cell = [[number(v, min(precision, CELL_DIGITS)) for v in row] for row in matrix]
     fig = go.Figure(
         go.Heatmap(
             z=z,
             text=text,
-            texttemplate="%{text}",
+            customdata=cell,
+            texttemplate="%{customdata}" if in_cells else "",
             colorscale="RdBu",
             zmid=0,
             hovertemplate="[%{y}, %{x}] = %{text}<extra></extra>",
         )
     )
     fig.update_layout(
-        title={"text": title},
         font={"size": font_size},
-        yaxis={"autorange": "reversed", "dtick": 1},
-        xaxis={"dtick": 1, "side": "top"},
+        yaxis={"autorange": "reversed", "dtick": _tick_step(rows)},
+        xaxis={"dtick": _tick_step(cols), "side": "top"},
         height=max(180, min(600, 60 + 40 * rows)),
-        margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
         meta={"kind": "heatmap", "title": title},
     )
     return fig
+
+
+def _tick_step(count: int) -> int:
+    """An index tick every so many rows or columns: at most about ten labels on an axis."""
+    return max(1, math.ceil(count / 10))

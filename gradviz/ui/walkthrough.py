@@ -20,7 +20,7 @@ from gradviz.curve import index_text
 from gradviz.graph.model import Graph
 from gradviz.graph.names import distinct, title
 from gradviz.render.dot import RenderOptions
-from gradviz.render.format import number, tensor_text
+from gradviz.render.format import is_matrix, number, tensor_block, tensor_text
 from gradviz.render.interactive import NO_OVERLAY, Overlay
 from gradviz.teach.chain_rule import ChainRule, explain_chain_rule, leaves_of
 from gradviz.teach.stepper import (
@@ -32,6 +32,7 @@ from gradviz.teach.stepper import (
 )
 from gradviz.ui import state
 from gradviz.ui.options import Display
+from gradviz.values import TensorValue
 
 Mode = Literal["whole", "backward", "forward"]
 MODES: dict[Mode, str] = {
@@ -217,24 +218,29 @@ def _backward_details(
         f"{call_label(graph, call_index, numbered=False)}{_which(graph, call_index)}: "
         f"the engine runs **{names.get(step.node, 'a node')}** (`{op}`)."
     )
-    st.markdown(
-        f"Gradient arriving, ∂{root_name}/∂(this): "
-        f"`{tensor_text(step.grad_in, precision, MAX_ITEMS)}`"
-    )
+    arriving = f"Gradient arriving, ∂{root_name}/∂(this)"
+    if is_matrix(step.grad_in):
+        st.markdown(f"{arriving}:")
+        st.code(tensor_block(step.grad_in, precision, MAX_ITEMS), language=None)
+    else:
+        st.markdown(f"{arriving}: `{tensor_text(step.grad_in, precision, MAX_ITEMS)}`")
     for send in step.sends:
         target = names.get(send.to or "", f"input {send.position}")
         if send.grad is None:
             st.caption(f"→ {target}: no gradient sent (it does not need one).")
             continue
-        sent = tensor_text(send.grad, precision, MAX_ITEMS)
         if send.local is None:
-            st.markdown(f"→ to **{target}**: gradient sent `{sent}`")
+            _quantities(f"→ to **{target}**", [("gradient sent", send.grad)], precision)
             st.caption(f"No elementwise local derivative: {send.reason}.")
             continue
-        local = tensor_text(send.local, precision, MAX_ITEMS)
-        st.markdown(
-            f"→ to **{target}**: local derivative ∂(this)/∂(input) `{local}` "
-            f"× gradient arriving = gradient sent `{sent}`"
+        _quantities(
+            f"→ to **{target}**",
+            [
+                ("local derivative ∂(this)/∂(input)", send.local),
+                ("× gradient arriving", step.grad_in),
+                ("= gradient sent", send.grad),
+            ],
+            precision,
         )
     if node is not None and node.kind == "leaf":
         after = tensor_text(call.leaf_grads.get(node.id), precision, MAX_ITEMS)
@@ -248,6 +254,23 @@ def _backward_details(
         "edges a gradient has already flowed along are coloured."
     )
     _chain_rule_panel(graph, call_index, display)
+
+
+def _quantities(head: str, parts: list[tuple[str, TensorValue | None]], precision: int) -> None:
+    """``head: name `value` name `value`...`` on one line; with a matrix among them, a block
+    of text in which each matrix is printed as torch prints it."""
+    if any(is_matrix(value) for _, value in parts):
+        st.markdown(f"{head}:")
+        lines = [f"{name}\n{tensor_block(value, precision, MAX_ITEMS)}" for name, value in parts]
+        st.code("\n".join(lines), language=None)
+        return
+    # A no-break space after × and =: a sign never ends a line, away from what it multiplies.
+    text = " ".join(
+        f"{name.replace(' ', chr(0xA0), 1) if name[:1] in '×=' else name} "
+        f"`{tensor_text(value, precision, MAX_ITEMS)}`"
+        for name, value in parts
+    )
+    st.markdown(f"{head}: {text}")
 
 
 def _chain_rule_panel(graph: Graph, call_index: int, display: Display) -> None:

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 import gradviz
 from gradviz.examples import by_key
 from gradviz.render.dot import PALETTES
-from gradviz.render.format import number, tensor_lines, tensor_text
+from gradviz.render.format import number, tensor_block, tensor_lines, tensor_text
 from gradviz.teach.chain_rule import fraction_text
 from gradviz.values import snapshot
 from tests.app.drawing import drawing
@@ -94,6 +94,11 @@ def drawn(at: AppTest) -> list[str]:
     return list(drawing(at).nodes)
 
 
+def printed(t: torch.Tensor) -> str:
+    """A torch matrix as the page prints it: one row per line, like torch."""
+    return tensor_block(snapshot(t), 4, 8)
+
+
 def shown(t: torch.Tensor | None, precision: int = 4) -> str:
     """A torch tensor as the page writes it."""
     return tensor_text(None if t is None else snapshot(t), precision, 8)
@@ -144,13 +149,31 @@ def test_each_step_shows_torchs_arriving_and_sent_gradients() -> None:
     for k, step in enumerate(truth, start=1):
         step_to(at, k)
         text = markdown_text(at)
-        assert f"∂out/∂(this): `{shown(step.arriving)}`" in text
+        blocks = [c.value for c in at.code]
+        assert step.arriving is not None
+        if step.arriving.dim() == 2:  # a matrix is printed as torch prints it, row by row
+            assert "∂out/∂(this):" in text and printed(step.arriving) in blocks
+        else:
+            assert f"∂out/∂(this): `{shown(step.arriving)}`" in text
         for sent in step.sent:
             if sent is None:
                 continue
-            assert step.arriving is not None
-            local = shown(sent / step.arriving)  # elementwise ops and the mean here
-            assert f"`{local}` × gradient arriving = gradient sent `{shown(sent)}`" in text
+            local = sent / step.arriving  # elementwise ops and the mean here
+            if sent.dim() == 2:
+                want = "\n".join(
+                    [
+                        f"local derivative ∂(this)/∂(input)\n{printed(local)}",
+                        f"× gradient arriving\n{printed(step.arriving)}",
+                        f"= gradient sent\n{printed(sent)}",
+                    ]
+                )
+                assert want in blocks
+            else:
+                nbsp = "\u00a0"
+                assert (
+                    f"`{shown(local)}` ×{nbsp}gradient arriving `{shown(step.arriving)}` "
+                    f"={nbsp}gradient sent `{shown(sent)}`"
+                ) in text
     # The drawing too: after step 3 the nodes run so far show the gradient that arrived.
     step_to(at, 3)
     labels = drawing(at).text()
@@ -264,9 +287,8 @@ def test_matrix_product_step_shows_torchs_gradient_and_no_elementwise_ratio() ->
     truth = engine_steps((h * h).sum())
     k = next(i for i, s in enumerate(truth, start=1) if s.op == "MmBackward0")
     step_to(at, k)
-    text = markdown_text(at)
     sent = next(s for s in truth[k - 1].sent if s is not None)
-    assert f"gradient sent `{shown(sent)}`" in text
+    assert f"gradient sent\n{printed(sent)}" in [c.value for c in at.code]  # row by row
     assert any("Mm mixes elements" in c.value for c in at.caption)
     no_rule = "No product of numbers to write out here: the path goes through mm (MmBackward0)"
     assert any(c.value.startswith(no_rule) for c in at.caption)  # no chain rule for W
