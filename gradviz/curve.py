@@ -20,6 +20,7 @@ import torch
 from gradviz.errors import GradvizError
 from gradviz.graph.model import Graph, Node
 from gradviz.graph.names import distinct, short
+from gradviz.graph.walks import ancestors
 from gradviz.values import TensorValue, finite_number, flatten
 
 Overrides = dict[int, dict[int, float]]
@@ -120,20 +121,6 @@ def find(graph: Graph, node_id: str, seq: int | None) -> Node | None:
     if seq is None:
         return None
     return next((n for n in graph.nodes if n.seq == seq), None)
-
-
-def ancestors(graph: Graph, node_id: str) -> set[str]:
-    """The node and every node it was computed from."""
-    inputs: dict[str, list[str]] = {}
-    for edge in graph.edges:
-        inputs.setdefault(edge.dst, []).append(edge.src)
-    seen, stack = {node_id}, [node_id]
-    while stack:
-        for src in inputs.get(stack.pop(), []):
-            if src not in seen:
-                seen.add(src)
-                stack.append(src)
-    return seen
 
 
 def labels(graph: Graph) -> dict[str, str]:

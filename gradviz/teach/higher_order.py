@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from gradviz.curve import Runner, ancestors, element, labels, numel
+from gradviz.curve import Runner, element, labels, numel
 from gradviz.errors import GradvizError
 from gradviz.graph.model import BackwardCall, Graph, Node
+from gradviz.graph.walks import ancestors
 
 PRIMES = ("f", "f′", "f″", "f‴")
 """Names of the derivatives by order (beyond: f⁽ⁿ⁾)."""

@@ -17,6 +17,7 @@ from typing import Literal
 import streamlit as st
 
 from gradviz.curve import index_text
+from gradviz.graph.iterations import LastIteration, last_iteration
 from gradviz.graph.model import Graph
 from gradviz.graph.names import distinct, title
 from gradviz.render.dot import RenderOptions
@@ -91,7 +92,27 @@ def walk_controls(graph: Graph, render: RenderOptions) -> Walk:
         return _backward_controls(graph, render)
     if mode == "forward":
         return _forward_controls(graph, render)
+    loop = last_iteration(graph)
+    if loop is not None and _last_only(loop):
+        return Walk(loop.graph, render)
     return Walk(graph, render)
+
+
+def _last_only(loop: LastIteration) -> bool:
+    """Whether to draw only the loop's last iteration (the default, as ``make_dot(loss)``)."""
+    choice = st.segmented_control(
+        "Iterations",
+        ["last", "all"],
+        # The label is what the URL keeps, so it does not depend on the count.
+        format_func={"last": "Last iteration", "all": "Every iteration"}.__getitem__,
+        default="last",
+        required=True,
+        key=state.ITERATIONS,
+        bind="query-params",
+        help=f"The loop called backward {loop.iterations} times, building a new graph each "
+        "time round: draw the last one, or every iteration's side by side.",
+    )
+    return choice != "all"
 
 
 def _move(key: str, delta: int, count: int) -> None:

@@ -195,6 +195,7 @@ def test_expanding_the_fold_adds_exactly_its_members() -> None:
 
 def test_a_module_collapses_below_the_budget_and_expands_again() -> None:
     at = open_example("mlp_training")
+    at.segmented_control(key="iterations").set_value("all").run()  # the three steps' graphs
     graph = full("mlp_training")
     everything = set(drawn(at))
     assert everything == {n.id for n in graph.nodes}
