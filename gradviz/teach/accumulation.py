@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gradviz.graph.model import Event, Graph
+from gradviz.graph.model import BackwardCall, Event, Graph
 from gradviz.graph.names import name_or_title
 from gradviz.replay import BUTTON
 from gradviz.values import TensorValue
@@ -64,6 +64,17 @@ def can_repeat(graph: Graph) -> bool:
     return any(
         c.kind in ("backward", "auto") and c.origin in (None, BUTTON) for c in graph.backward_calls
     )
+
+
+def freed_by(graph: Graph) -> BackwardCall | None:
+    """The backward() call "backward again" would repeat, if it freed the graph (it ran
+    without retain_graph=True, so torch will refuse to go through the graph again)."""
+    calls = [
+        c
+        for c in graph.backward_calls
+        if c.kind in ("backward", "auto") and c.origin in (None, BUTTON)
+    ]
+    return calls[-1] if calls and not calls[-1].retain_graph else None
 
 
 def _is_button(graph: Graph, event: Event) -> bool:

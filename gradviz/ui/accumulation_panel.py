@@ -8,7 +8,7 @@ import streamlit as st
 from gradviz.graph.model import Graph
 from gradviz.render.format import tensor_text
 from gradviz.replay import MAX_ACTIONS, NOTE_PREFIX
-from gradviz.teach.accumulation import Accumulation, accumulation, can_repeat
+from gradviz.teach.accumulation import Accumulation, accumulation, can_repeat, freed_by
 from gradviz.ui import actions, state
 from gradviz.ui.options import Display
 
@@ -68,6 +68,14 @@ def _buttons(source: str, graph: Graph) -> None:
         disabled=not pressed,
         help="Drop the presses: back to the program as written.",
     )
+    freed = freed_by(graph)
+    if freed is not None and not pressed and can_repeat(graph):
+        where = f" (line {freed.line})" if freed.line is not None else ""
+        st.caption(
+            f"The last backward(){where} ran without `retain_graph=True`, so PyTorch freed "
+            "the graph's saved tensors: **Backward again** will show PyTorch's refusal. Add "
+            "`retain_graph=True` to that call to add up a second gradient."
+        )
     if pressed:
         st.caption(
             f"{len(pressed)} press{'es' if len(pressed) > 1 else ''} replayed after the "

@@ -77,6 +77,7 @@ def test_accumulate_example_shows_2_4_6_then_0() -> None:
 
 def test_backward_again_adds_like_torch_then_zero_then_reset() -> None:
     at = open_example("accumulate")
+    assert not any("ran without `retain_graph=True`" in c.value for c in at.caption)
     source = program_text(at)
     w, total, after = accumulate_in_torch()
     at.button(key="grads_backward_again").click().run()
@@ -112,6 +113,9 @@ def test_backward_again_without_retain_graph_shows_torchs_reason() -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()  # the polynomial: y.backward()
     source = program_text(at)
     before = accumulation_table(at)
+    # Before the press, the page says what will happen and why (the call at line 6 freed it).
+    told = "The last backward() (line 6) ran without `retain_graph=True`"
+    assert any(c.value.startswith(told) for c in at.caption)
     at.button(key="grads_backward_again").click().run()
     assert not at.exception and not at.error
     x, reason = polynomial_refused_again()
