@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -425,3 +426,33 @@ def test_animation_frames_slider_and_tangents() -> None:
         assert list(frame.data[0].x) == curve[0]
     no_curve = optimizer_animation(xs, losses, grads, None)
     assert no_curve.layout.meta["curve"] is False and len(no_curve.frames[0].data) == 5
+
+
+def test_each_earlier_step_lies_on_its_own_curve_drawn_under_the_current_one() -> None:
+    # Two parameters: as b moves, the loss against w at each step is another parabola.
+    w, b = torch.tensor(2.0, requires_grad=True), torch.tensor(1.0, requires_grad=True)
+    xs, losses, grads, curves = [], [], [], []
+    grid = torch.linspace(-1.0, 3.0, 41)
+    for _ in range(3):
+        loss = (w * 1.5 + b - 1.0) ** 2
+        loss.backward()
+        assert w.grad is not None and b.grad is not None
+        xs.append(w.item())
+        losses.append(loss.item())
+        grads.append(w.grad.item())
+        curves.append((grid.tolist(), ((grid * 1.5 + b.detach() - 1.0) ** 2).tolist()))
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+            b -= 0.1 * b.grad
+        w.grad = b.grad = None
+    figure = optimizer_animation(xs, losses, grads, curves, x_label="w")
+    for k, frame in enumerate(figure.frames):
+        drawn = [t for t in frame.data if t.name == "earlier steps' curves"]
+        assert len(drawn) == 3  # a slot per step, filled for the steps before k
+        for j in range(3):
+            if j >= k:
+                assert len(drawn[j].x) == 0
+                continue
+            # step j's point is on step j's curve, as torch computed both
+            on_curve = np.interp(xs[j], drawn[j].x, drawn[j].y)
+            assert on_curve == pytest.approx(losses[j], rel=0.02)

@@ -227,9 +227,32 @@ def optimizer_animation(
         left, right = x0 - width / 5, x0 + width / 5
         return [left, right], [y0 + g * (left - x0), y0 + g * (right - x0)]
 
+    # With more than one parameter the curve moves between steps (the others move too), so an
+    # earlier step's point lies on that step's curve, not on today's: those curves stay drawn,
+    # faint, under the current one (one trace slot per step, as every frame needs as many).
+    moving = curves is not None and any(list(c[1]) != list(curves[0][1]) for c in curves)
+
+    def earlier(k: int) -> list[go.Scatter]:
+        out = []
+        for j in range(steps if moving and curves is not None else 0):
+            cx, cy = curves[j] if curves is not None and j < k else ([], [])
+            out.append(
+                go.Scatter(
+                    x=list(cx),
+                    y=list(cy),
+                    mode="lines",
+                    name="earlier steps' curves",
+                    legendgroup="earlier",
+                    showlegend=j == 0,
+                    hoverinfo="skip",
+                    line={"color": "#cbd5e1", "width": 1.5},
+                )
+            )
+        return out
+
     def traces(k: int) -> list[go.Scatter]:
         tx, ty = tangent(k)
-        out = []
+        out = earlier(k)
         if curves is not None:
             cx, cy = curves[k]
             out.append(
