@@ -9,18 +9,25 @@ from __future__ import annotations
 import streamlit as st
 
 from gradviz.replay import MAX_ACTIONS
-from gradviz.ui import state
+from gradviz.ui import links, state
+
+ACTIONS = ("backward", "zero_grad")
 
 
 def actions_for(source: str) -> tuple[str, ...]:
-    """The presses on this program (none, and forgotten, if they were on another text)."""
+    """The presses on this program (none, and forgotten, if they were on another text); a
+    link's presses apply to the program it opens with."""
+    linked = links.from_link(links.PRESSES)
+    if linked is not None and state.GRAD_ACTIONS not in st.session_state:
+        presses = tuple(a for a in links.split(linked) if a in ACTIONS)[:MAX_ACTIONS]
+        st.session_state[state.GRAD_ACTIONS] = (source, presses)
     stored = st.session_state.get(state.GRAD_ACTIONS)
-    if stored is None:
-        return ()
-    if stored[0] != source:
+    if stored is not None and stored[0] != source:
         del st.session_state[state.GRAD_ACTIONS]
-        return ()
-    return tuple(stored[1])
+        stored = None
+    done = () if stored is None else tuple(stored[1])
+    links.to_link(links.PRESSES, ",".join(done))
+    return done
 
 
 def press(source: str, action: str) -> None:

@@ -25,7 +25,7 @@ from gradviz.graph.model import Graph
 from gradviz.graph.names import numbered, title
 from gradviz.render.dot import RenderOptions
 from gradviz.render.format import shape_text
-from gradviz.ui import state
+from gradviz.ui import links, state
 
 # Session-state keys of this panel (not URL-bound: they name nodes of one program's graph).
 OPENED = "big_opened"
@@ -63,8 +63,14 @@ def big_graph_view(
             view = budget_view(graph, smaller, keep=[render.highlight] if render.highlight else [])
             return view.graph, _mapped(render, view, None)
 
+        for param in (links.EXPANDED, links.COLLAPSED):
+            links.to_link(param, None)
         return graph, render, plain
     over = len(graph.nodes) > budget
+    for key, param in ((OPENED, links.EXPANDED), (COLLAPSED, links.COLLAPSED)):
+        linked = links.from_link(param)  # a shared link opens with the same groups
+        if linked is not None and key not in st.session_state:
+            st.session_state[key] = links.split(linked)
     _forget_other_graphs(graph, tree)
     heading = st.container()
     with st.expander("Modules, groups and search", expanded=over):
@@ -77,6 +83,8 @@ def big_graph_view(
             opened = [k for k in st.session_state.get(OPENED, []) if isinstance(k, str)]
             keep = [k for k in (focus, render.highlight) if k is not None]
             view = budget_view(graph, budget, opened=opened, collapsed=collapsed, keep=keep)
+            links.to_link(links.EXPANDED, ",".join(opened))
+            links.to_link(links.COLLAPSED, ",".join(collapsed))
             _expand_box(view.groups, collapsed)
             if opened:
                 st.multiselect(
@@ -104,6 +112,7 @@ def _fold_repeats_box(graph: Graph) -> Graph:
     st.checkbox(
         "Fold repeated blocks (×N)",
         key=FOLD_REPEATS,
+        bind="query-params",
         help="Identical sibling blocks, each feeding the next, drawn as one node: "
         + "; ".join(runs),
     )

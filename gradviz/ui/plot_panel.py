@@ -22,7 +22,7 @@ from gradviz.graph.model import Graph
 from gradviz.render.format import number
 from gradviz.render.plots import curve_figure
 from gradviz.sandbox.pool import shared_pool
-from gradviz.ui import state
+from gradviz.ui import links, state
 from gradviz.ui.actions import actions_for
 from gradviz.ui.figures import show_figure
 from gradviz.ui.options import Display
@@ -59,6 +59,17 @@ def _valid(key: str, options: list[str], default: str) -> None:
         st.session_state[key] = default
 
 
+def _linked_point(xs: tuple[float, ...], step: float) -> float | None:
+    """The point a shared link opened with, on the slider's grid (None: none, or outside)."""
+    try:
+        value = float(links.from_link(links.POINT) or "nan")
+    except ValueError:
+        return None
+    if not xs[0] <= value <= xs[-1]:
+        return None
+    return xs[0] + round((value - xs[0]) / step) * step
+
+
 def _reset_point() -> None:
     st.session_state.pop(state.POINT_FOR, None)
 
@@ -87,6 +98,10 @@ def point_controls(source: str, graph: Graph) -> Point | None:
         return None
     in_by_label = {c.label: c for c in inputs}
     out_by_label = {c.label: c for c in outputs}
+    for key, param in ((state.PLOT_INPUT, links.INPUT), (state.PLOT_OUTPUT, links.OUTPUT)):
+        linked = links.from_link(param)  # a shared link opens on the same curve
+        if linked is not None:
+            st.session_state[key] = linked
     _valid(state.PLOT_INPUT, list(in_by_label), defaults[0].label)
     _valid(state.PLOT_OUTPUT, list(out_by_label), defaults[1].label)
     left, right = st.columns(2)
@@ -102,20 +117,25 @@ def point_controls(source: str, graph: Graph) -> Point | None:
         st.caption(f"{inp.label} has no finite value to start from.")
         return None
     xs = tuple(window(base))
+    step = (xs[-1] - xs[0]) / 100
     marker = (source, inp.label)
     if st.session_state.get(state.POINT_FOR) != marker:
         st.session_state[state.POINT_FOR] = marker
-        st.session_state[state.POINT] = base
+        linked = _linked_point(xs, step)
+        st.session_state[state.POINT] = base if linked is None else linked
     x = st.slider(
         f"Move the point: {inp.label} =",
         min_value=xs[0],
         max_value=xs[-1],
-        step=(xs[-1] - xs[0]) / 100,
+        step=step,
         format="%.4g",
         key=state.POINT,
         help="Re-runs the program with this value; the graph shows that run.",
     )
     st.button(f"Back to {inp.label} = {number(base)}", key="point_reset", on_click=_reset_point)
+    links.to_link(links.INPUT, None if inp.label == defaults[0].label else inp.label)
+    links.to_link(links.OUTPUT, None if out.label == defaults[1].label else out.label)
+    links.to_link(links.POINT, None if float(x) == base else format(float(x), ".6g"))
     return Point(inp=inp, out=out, base_x=base, x=float(x), xs=xs)
 
 
