@@ -121,8 +121,8 @@ def point_controls(source: str, graph: Graph) -> Point | None:
     marker = (source, inp.label)
     if st.session_state.get(state.POINT_FOR) != marker:
         st.session_state[state.POINT_FOR] = marker
-        linked = _linked_point(xs, step)
-        st.session_state[state.POINT] = base if linked is None else linked
+        point = _linked_point(xs, step)
+        st.session_state[state.POINT] = base if point is None else point
     x = st.slider(
         f"Move the point: {inp.label} =",
         min_value=xs[0],
