@@ -184,3 +184,19 @@ def test_backward_order_is_the_engines_and_covers_every_node() -> None:
     steps = {s.node: s for s in call.steps}
     (x,) = graph.find("x")
     assert steps[x.id].grad_in[0].data == pytest.approx(93.0)
+
+
+def test_a_grad_bound_to_a_name_is_the_leaf_s_gradient_not_a_second_output() -> None:
+    program = (
+        "import torch\na = torch.tensor([1.0, 2.0], requires_grad=True)\nb = (a * a).sum()\n"
+        "b.backward()\ng = a.grad\nprint(g)\n"
+    )
+    graph = gradviz.run(program)
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    (a * a).sum().backward()
+    assert a.grad is not None
+    assert [n.name for n in graph.nodes if n.kind != "op"] == ["a"]  # no floating `g`
+    assert [graph.node(o).name for o in graph.outputs] == ["b"]
+    (leaf,) = graph.find("a")
+    assert leaf.grad is not None and leaf.grad.data == a.grad.tolist()
+    assert graph.stdout == f"{a.grad}\n"  # the program still read it

@@ -475,5 +475,11 @@ def build_graph(
     Returns:
         Nodes, edges, outputs (roots nothing else consumes), backward calls and events.
     """
+    # A leaf's .grad bound to a name (`g = a.grad`) is not a second output: the leaf's node
+    # already shows it as its gradient.
+    grads = {
+        identity(t.grad) for t in roots if t.is_leaf and t.requires_grad and t.grad is not None
+    }
+    roots = [t for t in roots if identity(t) not in grads]
     with no_gc():  # tens of thousands of small objects: the collector's passes cost more
         return _Builder(recording, saved, saved_limit).build(roots, max_nodes)
