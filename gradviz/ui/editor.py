@@ -23,8 +23,12 @@ _COMPONENT = st.components.v2.component(
     html='<div class="gv-editor"></div>',
     css=(_ASSETS / "editor.css").read_text(),
     js="\n".join(
-        (_ASSETS / name).read_text()
-        for name in ("ace.js", "mode-python.js", "theme-tomorrow_night.js", "editor.js")
+        path.read_text()
+        for path in (
+            *(_ASSETS / name for name in ("ace.js", "mode-python.js", "theme-tomorrow_night.js")),
+            _ASSETS.parent / "page_theme.js",
+            _ASSETS / "editor.js",
+        )
     ),
     # In the page's DOM: Ace puts its stylesheet in the document's head.
     isolate_styles=False,

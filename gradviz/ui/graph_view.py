@@ -14,14 +14,22 @@ from typing import Any
 
 import streamlit as st
 
+from gradviz.ui import state
+from gradviz.ui.options import page_is_dark
+
 _ASSETS = Path(__file__).with_name("graph_assets")
 _COMPONENT = st.components.v2.component(
     "gradviz_graph",
     html='<div class="gv"></div>',
     css=(_ASSETS / "graph_view.css").read_text(),
-    js=(_ASSETS / "svg-pan-zoom.min.js").read_text()
-    + "\n"
-    + (_ASSETS / "graph_view.js").read_text(),
+    js="\n".join(
+        path.read_text()
+        for path in (
+            _ASSETS / "svg-pan-zoom.min.js",
+            _ASSETS.parent / "page_theme.js",
+            _ASSETS / "graph_view.js",
+        )
+    ),
     # In the page's DOM, not a shadow root: the tests and benchmarks query the drawing like
     # any element; every class here starts with gv-.
     isolate_styles=False,
@@ -47,6 +55,11 @@ def graph_view(
         if on_select is not None and isinstance(node, str):
             on_select(node)
 
+    def themed() -> None:
+        dark = st.session_state[key].get("pageDark")
+        if isinstance(dark, bool):
+            st.session_state[state.PAGE_DARK] = dark  # the graph follows the page's theme
+
     def stepped() -> None:
         delta = st.session_state[key].get("step")
         if on_step is not None and delta in (-1, 1):
@@ -54,8 +67,9 @@ def graph_view(
 
     _COMPONENT(
         key=key,
-        data=data,
+        data={**data, "pageDark": page_is_dark()},
         default={"selected": None},
         on_selected_change=selected,
         on_step_change=stepped,
+        on_pageDark_change=themed,
     )

@@ -9,9 +9,10 @@ import streamlit as st
 
 from gradviz.graph.budget import DEFAULT_BUDGET
 from gradviz.render.dot import RenderOptions
+from gradviz.ui import state
 
 DIRECTIONS = {"TB": "top-down", "LR": "left-right"}
-THEMES = {"light": "light", "dark": "dark"}
+THEMES = {"page": "as the page", "light": "light", "dark": "dark"}
 BUDGET = "budget"
 """Widget key (and query parameter) of the node budget."""
 MAX_BUDGET = 1_000
@@ -88,10 +89,26 @@ def options_panel() -> Display:
         show_saved=saved,
         precision=int(precision),
         direction=cast(Literal["TB", "LR"], direction or "TB"),
-        theme="projector" if presentation else cast(Literal["light", "dark"], theme or "light"),
+        theme="projector" if presentation else _graph_theme(theme),
         legend=legend,
     )
     return Display(render=render, presentation=presentation, budget=int(budget or DEFAULT_BUDGET))
+
+
+def page_is_dark() -> bool:
+    """Whether the page has a dark theme: as the graph saw it in the browser, else as
+    Streamlit infers it (which can be wrong on a session's first run)."""
+    seen = st.session_state.get(state.PAGE_DARK)
+    if isinstance(seen, bool):
+        return seen
+    return bool(st.context.theme.type == "dark")
+
+
+def _graph_theme(choice: str | None) -> Literal["light", "dark"]:
+    """The graph's theme: the user's choice, or by default the page's."""
+    if choice in ("light", "dark"):
+        return cast(Literal["light", "dark"], choice)
+    return "dark" if page_is_dark() else "light"
 
 
 def chosen_budget() -> int:

@@ -158,11 +158,14 @@ def test_sgd_animation_follows_torchs_steps_on_torchs_curves() -> None:
         assert close(meta["grads"], [g[element] for g in grads])
         assert len(spec["frames"]) == 3
         for step, frame in enumerate(spec["frames"]):
-            curve = frame["data"][0]
-            for x, y in zip(curve["x"], curve["y"], strict=True):
-                w = torch.tensor(values[step])
-                w[element] = x
-                assert y == pytest.approx((w**2).sum().item(), rel=1e-5)
+            curve = next(t for t in frame["data"] if t["name"].startswith("loss as"))
+            earlier = [t for t in frame["data"] if t["name"] == "earlier steps' curves"]
+            for j, drawn in enumerate([*earlier[:step], curve]):
+                at_step = j if j < step else step  # each earlier step's own curve, then this one
+                for x, y in zip(drawn["x"], drawn["y"], strict=True):
+                    w = torch.tensor(values[at_step])
+                    w[element] = x
+                    assert y == pytest.approx((w**2).sum().item(), rel=1e-5)
             tangent = next(t for t in frame["data"] if t["name"].startswith("tangent"))
             (x1, x2), (y1, y2) = tangent["x"], tangent["y"]
             assert (y2 - y1) / (x2 - x1) == pytest.approx(grads[step][element], rel=1e-5)

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 import gradviz
 from gradviz.examples import by_key
 from gradviz.graph.names import title
+from gradviz.render.dot import PALETTES
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_app_browser import graph_svg, open_app, settle
 
@@ -184,3 +185,18 @@ def test_the_inspector_names_the_new_programs_node_after_picking_another_example
     picker = page.get_by_test_id("stSelectbox").filter(has_text="Inspect a node")
     shown = re.compile("^(" + "|".join(re.escape(label) for label in labels) + ")$")
     expect(picker.get_by_role("combobox")).to_have_value(shown)
+
+
+def test_a_dark_page_gets_the_dark_graph_unless_the_user_chose_light(
+    page: Page, app_url: str
+) -> None:
+    dark_page = "?embed=true&embed_options=dark_theme"
+    background = """() => document.querySelector('.gv-canvas svg g.graph > polygon')
+                      ?.getAttribute('fill')"""
+    page.goto(app_url + dark_page)
+    page.wait_for_function(f"() => ({background})() === '{PALETTES['dark'].background}'")
+    expect(page.locator(".gv-editor .ace_editor.ace-tomorrow-night")).to_have_count(1)
+    page.goto(app_url + dark_page + "&theme=light")
+    expect(graph_svg(page)).to_be_visible()
+    settle(page)
+    assert page.evaluate(background) == PALETTES["light"].background

@@ -13,15 +13,6 @@ function make(tag, className, text) {
   return el;
 }
 
-function pageIsDark(el) {
-  // Streamlit gives components its theme as CSS custom properties.
-  const background = getComputedStyle(el).getPropertyValue("--st-background-color").trim();
-  const rgb = background.match(/[\da-f]{2}/gi);
-  if (!background.startsWith("#") || !rgb || rgb.length < 3) return false;
-  const [r, g, b] = rgb.slice(0, 3).map((h) => parseInt(h, 16));
-  return 0.299 * r + 0.587 * g + 0.114 * b < 128;
-}
-
 class ProgramEditor {
   constructor(root, data) {
     this.root = root;
@@ -40,7 +31,7 @@ class ProgramEditor {
     root.append(bar, box);
     this.ace = window.ace.edit(box, {
       mode: "ace/mode/python",
-      theme: pageIsDark(root) ? DARK_THEME : LIGHT_THEME,
+      theme: pageIsDark(root) === true ? DARK_THEME : LIGHT_THEME,
       value: data.code,
       minLines: data.minLines,
       maxLines: data.maxLines,
@@ -87,7 +78,7 @@ class ProgramEditor {
   update(data, { setTriggerValue }) {
     this.setTriggerValue = setTriggerValue;
     this.ace.setFontSize(data.fontSize);
-    this.ace.setTheme(pageIsDark(this.root) ? DARK_THEME : LIGHT_THEME);
+    this.ace.setTheme(pageIsDark(this.root) === true ? DARK_THEME : LIGHT_THEME);
     if (data.code !== this.program) {
       // A new program from the server (an example, a shared link): it replaces the text.
       this.program = data.code;

@@ -1,6 +1,6 @@
-// gradviz's graph: an SVG laid out on the server, drawn and moved here (svg-pan-zoom, loaded
-// above this file as window.svgPanZoom). Nothing is laid out in the browser: a step of the
-// step-through only restyles the drawing, so no node ever moves between steps.
+// gradviz's graph: an SVG laid out on the server, drawn and moved here (svg-pan-zoom and
+// page_theme.js are loaded above this file). Nothing is laid out in the browser: a step of
+// the step-through only restyles the drawing, so no node ever moves between steps.
 
 const MOVED_PX = 4; // a press that moved further than this was a drag, not a click
 const READABLE = 0.45; // below this scale a fitted graph's text is unreadable: start at 100%
@@ -191,6 +191,13 @@ class GraphView {
   update(data, api) {
     this.data = data;
     this.api = api;
+    // The server drew the graph for the page theme it knew; a dark page it did not know of
+    // gets the dark graph (the user's own choice of theme, if any, still wins there).
+    const dark = pageIsDark(this.root);
+    if (dark !== null && dark !== data.pageDark && this.reportedDark !== dark) {
+      this.reportedDark = dark;
+      api.setTriggerValue?.("pageDark", dark);
+    }
     this.root.style.setProperty("--gv-current", data.colors.current);
     this.root.style.setProperty("--gv-traversed", data.colors.traversed);
     this.canvas.classList.toggle("gv-faded", !!data.stale);
