@@ -7,8 +7,9 @@ PIP := $(PYTHON) -m pip
 run: install
 	$(PYTHON) -m streamlit run app.py
 
+# Two workers (each with its own Streamlit server for the browser tests), whole files apiece.
 test: install-test browser lint
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile
 
 install:
 	$(PIP) install -q -c constraints.txt -e .

@@ -1,8 +1,41 @@
-"""What the browser tests share: driving the program editor (Ace, in gradviz's component)."""
+"""What the browser tests share: opening the app and waiting for it, reading the drawn graph,
+a page in a fresh context, and driving the program editor (Ace, in gradviz's component)."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+
+def graph_svg(page: Page) -> Locator:
+    return page.locator(".gv-canvas svg").first
+
+
+def settle(page: Page) -> None:
+    """Wait until the script run is over (the running indicator is gone) and the curve is
+    drawn."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    plots = page.get_by_test_id("stPlotlyChart")
+    if plots.count():
+        expect(plots.first.locator(".main-svg").first).to_be_visible()
+
+
+def drawn_nodes(page: Page) -> list[str]:
+    """Titles of the nodes drawn in the SVG (the DOT ids), legend entries left out."""
+    titles: list[str] = page.evaluate(
+        """() => [...document.querySelector('.gv-canvas svg').querySelectorAll('g.node')]
+                 .filter(g => !g.classList.contains('gv-hidden'))
+                 .map(g => g.dataset.gvId)"""
+    )
+    return [t for t in titles if not t.startswith("legend_")]
+
+
+def open_app(page: Page, url: str, query: str = "") -> None:
+    page.goto(url + query)
+    expect(graph_svg(page)).to_be_visible()
+    settle(page)  # the curve, if the program's runs are quick enough to plot one, is drawn
+
 
 EDITOR = ".gv-editor"
 _ACE = f"document.querySelector('{EDITOR}')?.gvEditor"
@@ -41,3 +74,15 @@ def run_button(page: Page) -> Locator:
 def type_and_run(page: Page, program: str) -> None:
     set_program(page, program)
     run_button(page).click()
+
+
+def fresh_page(browser: Any, url: str, width: int = 1280, height: int = 720) -> tuple[Any, Page]:
+    """``url`` in a new browser context (no state shared with other pages), once its graph is
+    drawn and the page has settled; close the context when done."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    page.goto(url)
+    expect(graph_svg(page)).to_be_visible()
+    settle(page)
+    return context, page

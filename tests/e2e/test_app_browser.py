@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 import gradviz
 from gradviz.examples import DEFAULT, by_key
@@ -18,10 +18,12 @@ from gradviz.render.format import number
 from gradviz.render.svg import svg_engine
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.helpers import (
-    editor_input,
+    drawn_nodes,
     expect_program,
+    graph_svg,
+    open_app,
     program_text,
-    set_program,
+    settle,
     type_and_run,
 )
 
@@ -34,35 +36,6 @@ s = h.sum() * 3
 s.backward()
 print(w.grad)
 """
-
-
-def graph_svg(page: Page) -> Locator:
-    return page.locator(".gv-canvas svg").first
-
-
-def open_app(page: Page, url: str, query: str = "") -> None:
-    page.goto(url + query)
-    expect(graph_svg(page)).to_be_visible()
-    settle(page)  # the curve, if the program's runs are quick enough to plot one, is drawn
-
-
-def drawn_nodes(page: Page) -> list[str]:
-    """Titles of the nodes drawn in the SVG (the DOT ids), legend entries left out."""
-    titles: list[str] = page.evaluate(
-        """() => [...document.querySelector('.gv-canvas svg').querySelectorAll('g.node')]
-                 .filter(g => !g.classList.contains('gv-hidden'))
-                 .map(g => g.dataset.gvId)"""
-    )
-    return [t for t in titles if not t.startswith("legend_")]
-
-
-def settle(page: Page) -> None:
-    """Wait until the script run is over (the running indicator is gone) and the curve is
-    drawn."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
-    plots = page.get_by_test_id("stPlotlyChart")
-    if plots.count():
-        expect(plots.first.locator(".main-svg").first).to_be_visible()
 
 
 def test_default_view_shows_the_polynomial(page: Page, app_url: str) -> None:
@@ -131,15 +104,6 @@ def test_a_class_typed_in_the_editor_is_drawn_with_its_parameter_names(
     expect(svg).to_contain_text(f"value {number(loss.item())}")
     assert fc2.bias.grad is not None
     expect(svg).to_contain_text(f"grad [{number(fc2.bias.grad[0].item())}]")
-
-
-def test_ctrl_enter_runs(page: Page, app_url: str) -> None:
-    open_app(page, app_url)
-    program = DEFAULT.code.replace("tensor(2.0,", "tensor(1.0,")
-    set_program(page, program)
-    editor_input(page).press("Control+Enter")
-    expect(graph_svg(page)).to_contain_text("value 12")  # 2 + 1 + 3 + 5 + 1
-    expect(graph_svg(page)).to_contain_text("grad 22")  # 8 + 3 + 6 + 5
 
 
 def test_gallery_example_draws_every_node(page: Page, app_url: str) -> None:

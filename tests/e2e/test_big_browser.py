@@ -10,8 +10,7 @@ from playwright.sync_api import Page, expect
 import gradviz
 from gradviz.examples import by_key
 from gradviz.graph.budget import DEFAULT_BUDGET, budget_view
-from tests.e2e.helpers import expect_program
-from tests.e2e.test_app_browser import drawn_nodes, graph_svg, open_app
+from tests.e2e.helpers import drawn_nodes, expect_program, graph_svg, open_app
 
 pytestmark = pytest.mark.e2e
 

@@ -15,11 +15,12 @@ from tests.e2e.helpers import (
     editor,
     editor_input,
     expect_program,
+    graph_svg,
+    open_app,
     program_text,
     run_button,
     set_program,
 )
-from tests.e2e.test_app_browser import graph_svg, open_app
 
 pytestmark = pytest.mark.e2e
 

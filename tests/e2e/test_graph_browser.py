@@ -13,10 +13,10 @@ from playwright.sync_api import Page, expect
 
 import gradviz
 from gradviz.examples import by_key
-from gradviz.graph.names import title
+from gradviz.graph.names import distinct
 from gradviz.render.dot import PALETTES
 from tests.e2e.conftest import SCREENSHOTS
-from tests.e2e.test_app_browser import graph_svg, open_app, settle
+from tests.e2e.helpers import graph_svg, open_app, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -181,7 +181,7 @@ def test_the_inspector_names_the_new_programs_node_after_picking_another_example
     page.get_by_role("option", name=example.title).click()
     expect(graph_svg(page)).to_contain_text("J (detach)")  # the new program's graph is drawn
     settle(page)
-    labels = [f"{title(n)} ({n.id})" for n in gradviz.run(example.code).nodes]
+    labels = distinct(gradviz.run(example.code)).values()
     picker = page.get_by_test_id("stSelectbox").filter(has_text="Inspect a node")
     shown = re.compile("^(" + "|".join(re.escape(label) for label in labels) + ")$")
     expect(picker.get_by_role("combobox")).to_have_value(shown)

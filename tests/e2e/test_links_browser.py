@@ -7,10 +7,10 @@ import urllib.parse
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from gradviz.examples import by_key
-from tests.e2e.test_app_browser import graph_svg, settle
+from tests.e2e.helpers import fresh_page, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -23,19 +23,9 @@ VIEW = """() => ({
 })"""
 
 
-def fresh_page(browser: Any, url: str) -> tuple[Any, Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    page.goto(url)
-    expect(graph_svg(page)).to_be_visible()
-    settle(page)
-    return context, page
-
-
 def test_a_copied_link_restores_the_step_and_the_presses(browser: Any, app_url: str) -> None:
     query = urllib.parse.urlencode({"code": by_key("accumulate").code})
-    first, page = fresh_page(browser, f"{app_url}?{query}")
+    first, page = fresh_page(browser, f"{app_url}?{query}", height=900)
     try:
         page.get_by_role("button", name="Backward again").click()
         expect(page).to_have_url(re.compile(r"presses=backward"))
@@ -50,7 +40,7 @@ def test_a_copied_link_restores_the_step_and_the_presses(browser: Any, app_url: 
         link = page.url
     finally:
         first.close()
-    second, again = fresh_page(browser, link)
+    second, again = fresh_page(browser, link, height=900)
     try:
         expect(again.get_by_text("Step 2 of")).to_be_visible()
         again.wait_for_function("() => document.querySelector('.gv-canvas g.node.gv-current')")

@@ -10,7 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from gradviz.examples import by_key
 from tests.e2e.conftest import SCREENSHOTS
-from tests.e2e.test_app_browser import open_app, settle
+from tests.e2e.helpers import open_app, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +44,10 @@ def state(chart: Locator) -> dict[str, Any]:
     result: dict[str, Any] = chart.locator(".js-plotly-plot").evaluate(
         """gd => {
             const i = gd.data.findIndex(t => t.name.startsWith('step '));
-            const point = gd.querySelectorAll('.scatterlayer .trace')[i].querySelector('.point');
+            // the drawn trace of that data (empty traces, the earlier curves, draw nothing)
+            const drawn = [...gd.querySelectorAll('.scatterlayer .trace')]
+                .find(g => g.__data__?.[0]?.trace?.index === i);
+            const point = drawn.querySelector('.point');
             return {
                 label: gd.querySelector('.slider-group > text.slider-label').textContent,
                 x: gd.data[i].x[0],

@@ -7,14 +7,12 @@ import urllib.parse
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from gradviz.examples import by_key
-from tests.e2e.test_app_browser import graph_svg, settle
+from tests.e2e.helpers import fresh_page
 
 pytestmark = pytest.mark.e2e
-
-PROJECTOR = {"width": 1280, "height": 720}
 
 GRAPH_TEXT_PX = """() => {
   const texts = [...document.querySelectorAll('.gv-canvas g.node:not(.gv-hidden) text')];
@@ -49,21 +47,11 @@ CLIPPED = """() => {
 }"""
 
 
-def open_page(browser: Any, url: str) -> tuple[Any, Page]:
-    context = browser.new_context(viewport=PROJECTOR)
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    page.goto(url)
-    expect(graph_svg(page)).to_be_visible()
-    settle(page)
-    return context, page
-
-
 @pytest.mark.parametrize("direction", ["TB", "LR"])
 def test_on_a_projector_graph_text_is_as_large_as_the_body_text(
     browser: Any, app_url: str, direction: str
 ) -> None:
-    context, page = open_page(browser, f"{app_url}?present=true&direction={direction}")
+    context, page = fresh_page(browser, f"{app_url}?present=true&direction={direction}")
     try:
         body = page.evaluate(BODY_TEXT_PX)
         assert body >= 20  # presentation type
@@ -76,7 +64,7 @@ def test_on_a_projector_graph_text_is_as_large_as_the_body_text(
 
 
 def test_the_presentation_switch_is_the_first_control(browser: Any, app_url: str) -> None:
-    context, page = open_page(browser, app_url)
+    context, page = fresh_page(browser, app_url)
     try:
         switch = page.get_by_test_id("stSidebar").get_by_text("Presentation mode")
         expect(switch).to_be_in_viewport()
@@ -92,7 +80,7 @@ def test_nothing_is_cut_off_at_1280(
     browser: Any, app_url: str, example: str, present: bool
 ) -> None:
     query = {"code": by_key(example).code} | ({"present": "true"} if present else {})
-    context, page = open_page(browser, f"{app_url}?{urllib.parse.urlencode(query)}")
+    context, page = fresh_page(browser, f"{app_url}?{urllib.parse.urlencode(query)}")
     try:
         expect(page.get_by_test_id("stCode").first).to_be_visible()
         expect(page.locator(".gv-legend")).to_be_visible()

@@ -9,7 +9,7 @@ import gradviz
 from gradviz.examples import by_key
 from gradviz.render.dot import PALETTES
 from tests.e2e.conftest import SCREENSHOTS
-from tests.e2e.test_app_browser import graph_svg, open_app, settle
+from tests.e2e.helpers import graph_svg, open_app, settle
 
 pytestmark = pytest.mark.e2e
 
