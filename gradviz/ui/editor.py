@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from gradviz.examples import DEFAULT, EXAMPLES, by_key, matching
-from gradviz.ui import state
+from gradviz.ui import links, state
 from gradviz.ui.runs import Failure
 
 _ASSETS = Path(__file__).with_name("editor_assets")
@@ -45,11 +45,7 @@ def program() -> str:
         st.session_state[state.CODE] = st.query_params.get(state.CODE) or DEFAULT.code
     code = str(st.session_state[state.CODE])
     # The URL carries the program, so a shared link opens it (the default needs no link).
-    if code == DEFAULT.code:
-        if state.CODE in st.query_params:
-            del st.query_params[state.CODE]
-    elif st.query_params.get(state.CODE) != code:
-        st.query_params[state.CODE] = code
+    links.to_link(state.CODE, None if code == DEFAULT.code else code)
     return code
 
 

@@ -1,5 +1,5 @@
-"""The rest of what decides the view, in the URL: presses of Backward again / Zero grad,
-expanded and collapsed groups, and the curve's point.
+"""The rest of what decides the view, in the URL: the program, presses of Backward again /
+Zero grad, expanded and collapsed groups, and the curve's input, output and point.
 
 Widgets bound with ``bind="query-params"`` keep themselves in the URL; these are session state
 that no single widget owns. A link is read once per session, the first time the page needs
