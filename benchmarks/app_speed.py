@@ -29,6 +29,7 @@ import gradviz
 from gradviz.big_examples import BIG_EXAMPLES
 from gradviz.examples import DEFAULT, EXAMPLES
 from gradviz.graph.budget import DEFAULT_BUDGET, budget_view
+from gradviz.graph.iterations import last_iteration
 
 RESET = "import torch\nreset = torch.ones(1, requires_grad=True)\n"
 """A one-node program run between measurements, so the next graph is surely new."""
@@ -48,8 +49,11 @@ CURRENT = f"(before) => {{ const now = ({CURRENT_ID})(); return now !== '' && no
 
 
 def drawn_count(code: str) -> int:
-    """Nodes the app draws for the program at the default node budget."""
-    return len(budget_view(gradviz.run(code), DEFAULT_BUDGET).graph.nodes)
+    """Nodes the app draws for the program at the default node budget (a loop's last
+    iteration, as the page shows it by default)."""
+    graph = gradviz.run(code)
+    loop = last_iteration(graph)
+    return len(budget_view(loop.graph if loop else graph, DEFAULT_BUDGET).graph.nodes)
 
 
 def main() -> None:
