@@ -14,7 +14,7 @@ from gradviz.examples import by_key
 from gradviz.graph.budget import budget_view
 from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.render.interactive import Overlay, edge_tips, node_tip, payload
-from gradviz.render.layout import LayoutTooSlow, lay_out
+from gradviz.render.layout import LayoutTooSlow, forget_layouts, lay_out
 from gradviz.ui.graph_panel import laid_out
 from tests.app.drawing import parse
 
@@ -25,6 +25,12 @@ PROGRAM = (
     "z = y.sin()\n"
     "z.backward()\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def no_layouts_yet() -> None:
+    """Another test in this process may have laid the same graph out (the cache is global)."""
+    forget_layouts()
 
 
 def chain_opened(nodes: int) -> gradviz.Graph:
@@ -53,6 +59,8 @@ def test_a_layout_is_cached_and_a_slow_one_is_refused_and_remembered() -> None:
     with pytest.raises(LayoutTooSlow):
         lay_out(dot, seconds=0.2)  # remembered: not tried again
     assert time.perf_counter() - start < 0.1
+    with pytest.raises(LayoutTooSlow):
+        lay_out(dot, seconds=0.3)  # more time: tried again
     small = to_dot(gradviz.run(PROGRAM), RenderOptions(legend=False))
     assert lay_out(small) is lay_out(small)
 

@@ -25,21 +25,26 @@ class LayoutTooSlow(Exception):
 
 
 class _Cache:
-    """Recent layouts by DOT text (a too-slow one is remembered too: not tried again)."""
+    """Recent layouts by DOT text; a too-slow one is remembered as the seconds it was given
+    (not tried again within as many, tried again with more)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.lock = threading.Lock()
-        self.items: OrderedDict[str, str | None] = OrderedDict()
+        self.items: OrderedDict[str, str | float] = OrderedDict()
 
-    def get(self, dot: str) -> tuple[bool, str | None]:
+    def get(self, dot: str) -> str | float | None:
         with self.lock:
             if dot not in self.items:
-                return False, None
+                return None
             self.items.move_to_end(dot)
-            return True, self.items[dot]
+            return self.items[dot]
 
-    def put(self, dot: str, svg: str | None) -> None:
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+    def put(self, dot: str, svg: str | float) -> None:
         with self.lock:
             self.items[dot] = svg
             while len(self.items) > self.size:
@@ -51,6 +56,11 @@ _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _SIZE = re.compile(r'<svg width="[^"]*" height="[^"]*"')
 
 
+def forget_layouts() -> None:
+    """Empty the cache (tests that time the engine start from nothing)."""
+    _cache.clear()
+
+
 def lay_out(dot: str, seconds: float = LAYOUT_SECONDS) -> str:
     """The SVG of ``dot`` without its XML prolog, sized by its viewBox only (the page scales it).
 
@@ -58,15 +68,15 @@ def lay_out(dot: str, seconds: float = LAYOUT_SECONDS) -> str:
         LayoutTooSlow: the engine needed more than ``seconds`` (now or on an earlier try).
         RuntimeError: no engine is installed, or it failed.
     """
-    found, svg = _cache.get(dot)
-    if found:
-        if svg is None:
-            raise LayoutTooSlow(f"the layout took longer than {seconds:g} s")
-        return svg
+    known = _cache.get(dot)
+    if isinstance(known, str):
+        return known
+    if known is not None and seconds <= known:
+        raise LayoutTooSlow(f"the layout took longer than {known:g} s")
     try:
         raw = to_svg(dot, timeout=seconds).decode()
     except subprocess.TimeoutExpired:
-        _cache.put(dot, None)
+        _cache.put(dot, seconds)
         raise LayoutTooSlow(f"the layout took longer than {seconds:g} s") from None
     svg = _SIZE.sub("<svg", _PROLOG.sub("", raw, count=1), count=1)
     _cache.put(dot, svg)

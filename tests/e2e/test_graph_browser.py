@@ -85,8 +85,9 @@ def test_clicking_x_shows_its_value_and_grad_in_the_inspector_and_hover_shows_th
     inspector = page.get_by_test_id("stSelectbox").filter(has_text="Inspect a node")
     expect(inspector.get_by_role("combobox")).to_have_value(re.compile(r"^x \(leaf\)"))
     expect(page.get_by_test_id("stMarkdown").filter(has_text=f"{grad:g}").last).to_be_visible()
-    assert page.get_by_text(re.compile(rf"^{grad:g}(\.0*)?\s+\(float32\)$")).count() >= 1
-    assert page.get_by_text(re.compile(rf"^{value:g}(\.0*)?\s+\(float32\)$")).count() >= 1
+    # The Inspector redraws for x after the click's rerun: wait for its numbers.
+    expect(page.get_by_text(re.compile(rf"^{grad:g}(\.0*)?\s+\(float32\)$")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(rf"^{value:g}(\.0*)?\s+\(float32\)$")).first).to_be_visible()
 
 
 def test_no_node_moves_between_backward_steps(page: Page, app_url: str) -> None:
