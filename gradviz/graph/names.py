@@ -7,6 +7,7 @@ read the same, the program line that made each one (``y = add, line 5``), then t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from gradviz.graph.model import Graph, Node
@@ -33,7 +34,11 @@ def short(node: Node) -> str:
 def distinct(graph: Graph, base: Callable[[Node], str] = title) -> dict[str, str]:
     """Node id -> ``base(node)``, told apart where two nodes would read the same."""
     names = {node.id: base(node) for node in graph.nodes}
-    return numbered(_told_apart(graph, names, lambda n: f", line {n.line}" if n.line else ""))
+    repeated = _repeats(names)
+    for node in graph.nodes:
+        if names[node.id] in repeated and node.line:
+            names[node.id] += f", line {node.line}"
+    return numbered(names)
 
 
 def numbered(names: dict[str, str]) -> dict[str, str]:
@@ -50,17 +55,4 @@ def numbered(names: dict[str, str]) -> dict[str, str]:
 
 
 def _repeats(names: dict[str, str]) -> set[str]:
-    counts: dict[str, int] = {}
-    for name in names.values():
-        counts[name] = counts.get(name, 0) + 1
-    return {name for name, count in counts.items() if count > 1}
-
-
-def _told_apart(
-    graph: Graph, names: dict[str, str], suffix: Callable[[Node], str]
-) -> dict[str, str]:
-    repeated = _repeats(names)
-    return {
-        node.id: names[node.id] + suffix(node) if names[node.id] in repeated else names[node.id]
-        for node in graph.nodes
-    }
+    return {name for name, count in Counter(names.values()).items() if count > 1}

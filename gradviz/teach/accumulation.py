@@ -61,19 +61,21 @@ class Accumulation:
 def can_repeat(graph: Graph) -> bool:
     """Whether "backward again" has a backward() call to repeat (autograd.grad does not
     accumulate, and torch.autograd.functional's internal calls are not the program's)."""
-    return any(
-        c.kind in ("backward", "auto") and c.origin in (None, BUTTON) for c in graph.backward_calls
-    )
+    return bool(_repeatable(graph))
+
+
+def _repeatable(graph: Graph) -> list[BackwardCall]:
+    return [
+        c
+        for c in graph.backward_calls
+        if c.kind in ("backward", "auto") and c.origin in (None, BUTTON)
+    ]
 
 
 def freed_by(graph: Graph) -> BackwardCall | None:
     """The backward() call "backward again" would repeat, if it freed the graph (it ran
     without retain_graph=True, so torch will refuse to go through the graph again)."""
-    calls = [
-        c
-        for c in graph.backward_calls
-        if c.kind in ("backward", "auto") and c.origin in (None, BUTTON)
-    ]
+    calls = _repeatable(graph)
     return calls[-1] if calls and not calls[-1].retain_graph else None
 
 

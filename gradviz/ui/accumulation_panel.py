@@ -69,7 +69,7 @@ def _buttons(source: str, graph: Graph) -> None:
         help="Drop the presses: back to the program as written.",
     )
     freed = freed_by(graph)
-    if freed is not None and not pressed and can_repeat(graph):
+    if freed is not None and not pressed:
         where = f" (line {freed.line})" if freed.line is not None else ""
         st.caption(
             f"The last backward(){where} ran without `retain_graph=True`, so PyTorch freed "

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gradviz.replay import MAX_ACTIONS
+from gradviz.replay import ACTIONS, MAX_ACTIONS
 from gradviz.ui import links, state
-
-ACTIONS = ("backward", "zero_grad")
 
 
 def actions_for(source: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gradviz.examples import DEFAULT, EXAMPLES, by_key, matching
+from gradviz.examples import DEFAULT, EXAMPLES, Example, by_key, matching
 from gradviz.ui import links, state
 from gradviz.ui.runs import Failure
 
@@ -56,10 +56,9 @@ def _load_example() -> None:
         st.session_state[state.CODE] = by_key(key).code
 
 
-def gallery(code: str) -> None:
-    """A select box of the examples, naming the one in the editor; picking one replaces the
-    program."""
-    example = matching(code)
+def gallery(example: Example | None) -> None:
+    """A select box of the examples, naming ``example`` (the one in the editor, if any);
+    picking one replaces the program."""
     # Set before the box is drawn, so it names the loaded example (or none once edited).
     st.session_state[state.EXAMPLE] = example.key if example is not None else None
     st.selectbox(
@@ -86,10 +85,10 @@ def editor_panel(code: str, failure: Failure | None, *, font_size: int) -> None:
     Args:
         failure: This program's failure, if it failed: its line is marked in the gutter.
     """
+    example = matching(code)
     picker, about = st.columns([1, 2])
     with picker:
-        gallery(code)
-    example = matching(code)
+        gallery(example)
     if example is not None:
         about.caption(f"**{example.title}.** {example.description}")
     error = None

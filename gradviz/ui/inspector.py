@@ -12,7 +12,7 @@ from gradviz.graph.model import Graph, Node
 from gradviz.graph.names import distinct
 from gradviz.render.format import number, shape_text, tensor_text
 from gradviz.render.plots import heatmap_figure
-from gradviz.ui import state
+from gradviz.ui import links, state
 from gradviz.ui.chain import chain_step
 from gradviz.ui.figures import show_figure
 from gradviz.ui.options import Display
@@ -207,10 +207,7 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
         on_change=lambda: st.session_state.update({state.NODE: st.session_state[picker]}),
     )
     node = nodes[node_id or ids[0]]
-    if node.id == default:
-        st.query_params.pop(NODE_PARAM, None)  # the plain link stays plain
-    else:
-        st.query_params[NODE_PARAM] = node.id
+    links.to_link(NODE_PARAM, None if node.id == default else node.id)  # plain link stays plain
     _about(node)
     left, right = st.columns(2)
     with left:

@@ -274,7 +274,7 @@ def _backward_details(
         "The drawing shows the gradient that has arrived at each node so far in this call; "
         "edges a gradient has already flowed along are coloured."
     )
-    _chain_rule_panel(graph, call_index, display)
+    _chain_rule_panel(graph, call_index, display, names)
 
 
 def _quantities(head: str, parts: list[tuple[str, TensorValue | None]], precision: int) -> None:
@@ -294,10 +294,11 @@ def _quantities(head: str, parts: list[tuple[str, TensorValue | None]], precisio
     st.markdown(f"{head}: {text}")
 
 
-def _chain_rule_panel(graph: Graph, call_index: int, display: Display) -> None:
+def _chain_rule_panel(
+    graph: Graph, call_index: int, display: Display, names: dict[str, str]
+) -> None:
     st.markdown("**Chain rule for a leaf**")
     nodes = graph.index()
-    names = distinct(graph)
     leaves = leaves_of(graph, call_index)
     if not leaves:
         st.caption("No leaf received a gradient in this call.")
