@@ -9,7 +9,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from gradviz.render.format import number
-from tests.app.test_app_big import drawn
+from tests.app.test_app_big import drawn, open_example
 from tests.app.test_app_grads import accumulation_table
 from tests.app.test_app_view import APP, dot_text
 
@@ -24,15 +24,8 @@ def opened(at: AppTest, timeout: float = 180) -> AppTest:
     return fresh
 
 
-def example(key: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    at.selectbox(key="example").set_value(key).run()
-    assert not at.exception
-    return at
-
-
 def test_button_presses_are_in_the_link() -> None:
-    at = example("accumulate")
+    at = open_example("accumulate")
     at.button(key="grads_backward_again").click().run()
     at.button(key="grads_backward_again").click().run()
     at.button(key="grads_zero").click().run()
@@ -59,7 +52,7 @@ def test_the_curve_s_point_is_in_the_link() -> None:
 
 
 def test_expanded_groups_are_in_the_link() -> None:
-    at = example("deep_chain")
+    at = open_example("deep_chain")
     before = set(drawn(at))
     (fold,) = [i for i in before if i.startswith("f:")]
     at.selectbox(key="big_expand").set_value(fold).run()
