@@ -1,5 +1,6 @@
 """The app as the browser benchmarks run it: ``streamlit run app.py`` on a free port of
-127.0.0.1, driven by the e2e suite's Chromium (``CHROMIUM``, ``CHROMIUM_ARGS``)."""
+127.0.0.1, driven by the e2e suite's Chromium (``CHROMIUM``, ``CHROMIUM_ARGS``) and typing into the
+editor as its tests do (``SET_PROGRAM``, ``RUN_BUTTON``)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.e2e.helpers import RUN_BUTTON, SET_PROGRAM  # noqa: E402
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "RUN_BUTTON", "SET_PROGRAM", "free_port", "start_server"]
 
 START_SECONDS = 120.0
-SET_PROGRAM = "t => document.querySelector('.gv-editor').gvEditor.setValue(t, -1)"
-"""Script for ``page.evaluate(SET_PROGRAM, text)``: the text in the editor, as a paste."""
-RUN_BUTTON = ".gv-editor button.gv-editor-run"
 
 
 def free_port() -> int:

@@ -39,6 +39,10 @@ def open_app(page: Page, url: str, query: str = "") -> None:
 
 EDITOR = ".gv-editor"
 _ACE = f"document.querySelector('{EDITOR}')?.gvEditor"
+SET_PROGRAM = f"t => {_ACE}.setValue(t, -1)"
+"""Script for ``page.evaluate(SET_PROGRAM, text)``: the text in the editor, as a paste (the
+benchmarks type this way too)."""
+RUN_BUTTON = f"{EDITOR} button.gv-editor-run"
 
 
 def editor(page: Page) -> Locator:
@@ -64,11 +68,11 @@ def expect_program(page: Page, text: str, timeout: float = 60_000) -> None:
 def set_program(page: Page, text: str) -> None:
     """Replace the editor's text, as a paste would (nothing runs yet)."""
     editor(page).locator(".ace_content").wait_for()
-    page.evaluate(f"t => {_ACE}.setValue(t, -1)", text)
+    page.evaluate(SET_PROGRAM, text)
 
 
 def run_button(page: Page) -> Locator:
-    return editor(page).locator("button.gv-editor-run")
+    return page.locator(RUN_BUTTON)
 
 
 def type_and_run(page: Page, program: str) -> None:
