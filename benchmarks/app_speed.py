@@ -39,6 +39,7 @@ COUNT_NODES = """(want) => {
   return svg.querySelectorAll('g.node').length === want;
 }"""
 
+DRAWN = "() => document.querySelectorAll('.gv-canvas svg g.node').length"
 
 CURRENT_ID = """() => {
   const node = document.querySelector('.gv-canvas g.node.gv-current');
@@ -126,7 +127,9 @@ def main() -> None:
                     try:
                         page.wait_for_function(COUNT_NODES, arg=want, polling="raf")
                     except PlaywrightTimeout:
-                        print(f"{example.key}: {want} nodes not drawn within 60 s")
+                        drawn = page.evaluate(DRAWN)
+                        print(f"{example.key}: {want} nodes not drawn within 60 s ({drawn} are)")
+                        page.screenshot(path=f"{tempfile.gettempdir()}/gradviz-{example.key}.png")
                         break
                     times.append(time.perf_counter() - start)
                 if not times:

@@ -195,7 +195,10 @@ class Server:
 
     def handle(self) -> bool:
         """One control message from the host; False when the host has gone."""
-        data, fds, _, _ = socket.recv_fds(self.sock, MESSAGE_BYTES, 2)
+        try:
+            data, fds, _, _ = socket.recv_fds(self.sock, MESSAGE_BYTES, 2)
+        except ConnectionResetError:  # the host stopped mid-message (a server being stopped)
+            return False
         if not data:
             return False
         message = json.loads(data)

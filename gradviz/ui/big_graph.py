@@ -30,6 +30,8 @@ from gradviz.ui import links, state
 # Session-state keys of this panel (not URL-bound: they name nodes of one program's graph).
 OPENED = "big_opened"
 """Keys of the groups the user expanded, in order (also the "Expanded" multiselect)."""
+OPENED_TITLES = "big_opened_titles"
+"""What each expanded group was called when the user chose it (the multiselect's chips)."""
 COLLAPSED = "big_collapsed"
 """Module paths the user collapsed (multiselect)."""
 EXPAND = "big_expand"
@@ -90,6 +92,7 @@ def big_graph_view(
                 st.multiselect(
                     "Expanded groups",
                     options=opened,
+                    format_func=lambda key: _opened_title(key, graph),
                     key=OPENED,
                     help="Remove a group to collapse it again.",
                 )
@@ -175,25 +178,40 @@ def _expand_box(groups: tuple[Group, ...], collapsed: list[str]) -> None:
         placeholder="Choose a collapsed module or folded chain…",
         key=EXPAND,
         on_change=_expand,
-        args=(collapsed,),
+        args=(collapsed, titles),
         disabled=not titles,
         help="Shows what the group stands for, as far as the node budget allows "
         "(a long chain opens from its start; the rest stays folded).",
     )
 
 
-def _expand(collapsed: list[str]) -> None:
+def _expand(collapsed: list[str], titles: dict[str, str]) -> None:
     """Callback: undo the user's own collapse, or add the group to the expanded ones."""
     key = st.session_state.get(EXPAND)
     st.session_state[EXPAND] = None
     if not isinstance(key, str):
         return
+    st.session_state.setdefault(OPENED_TITLES, {})[key] = titles.get(key, key).split(" — ")[0]
     if key.startswith("m:") and key[2:] in collapsed:
         st.session_state[COLLAPSED] = [p for p in collapsed if p != key[2:]]
         return
     opened = list(st.session_state.get(OPENED, []))
     if key not in opened:
         st.session_state[OPENED] = [*opened, key]
+
+
+def _opened_title(key: str, graph: Graph) -> str:
+    """An expanded group as the user knew it: its title when chosen, else (a shared link)
+    its module path or the node it starts from."""
+    chosen = st.session_state.get(OPENED_TITLES, {}).get(key)
+    if isinstance(chosen, str):
+        return chosen
+    kind, _, rest = key.partition(":")
+    if kind == "m":
+        return rest
+    first = graph.index().get(rest.split("#")[0])
+    what = "chain" if kind == "f" else "inputs"
+    return f"{what} from {title(first)}" if first is not None else what
 
 
 def _find(graph: Graph) -> str | None:

@@ -177,6 +177,8 @@ def test_expanding_the_fold_adds_exactly_its_members() -> None:
         len(after) >= 100 and f"shown as {len(after):,} nodes instead" in captions(at)
     )
     assert at.multiselect(key="big_opened").value == [key]
+    # its chip names the group as the user chose it, not its internal key
+    assert at.multiselect(key="big_opened").options == [option.split(" — ")[0]]
     shown = after - before
     (rest,) = [i for i in shown if i.startswith("f:")]  # the rest of the chain, still folded
     revealed = shown - {rest}

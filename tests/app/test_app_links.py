@@ -8,8 +8,9 @@ from __future__ import annotations
 import torch
 from streamlit.testing.v1 import AppTest
 
+from gradviz.graph.names import title
 from gradviz.render.format import number
-from tests.app.test_app_big import drawn, open_example
+from tests.app.test_app_big import drawn, full, open_example
 from tests.app.test_app_grads import accumulation_table
 from tests.app.test_app_view import APP, dot_text
 
@@ -58,4 +59,9 @@ def test_expanded_groups_are_in_the_link() -> None:
     at.selectbox(key="big_expand").set_value(fold).run()
     after = set(drawn(at))
     assert after != before and at.query_params["expanded"] == fold
-    assert set(drawn(opened(at))) == after
+    reopened = opened(at)
+    assert set(drawn(reopened)) == after
+    # the link's group is named by the node its chain starts from, not by its key
+    graph = full("deep_chain")
+    first = next(n for n in graph.nodes if n.id == fold[2:])
+    assert reopened.multiselect(key="big_opened").options == [f"chain from {title(first)}"]
