@@ -172,6 +172,44 @@ def test_on_a_phone_the_sidebar_opens_and_closes_without_covering_the_page(
         context.close()
 
 
+def touch(session: Any, kind: str, points: list[tuple[float, float]]) -> None:
+    """A touch event as a phone's screen sends it (Chrome's DevTools protocol)."""
+    where = [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)]
+    session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": where})
+
+
+def test_on_a_phone_two_fingers_zoom_and_one_finger_pans(browser: Any, app_url: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        open_app(page, app_url)
+        graph_svg(page).scroll_into_view_if_needed()
+        box = graph_svg(page).bounding_box()
+        assert box is not None
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        before = matrix(page.evaluate(VIEWPORT))
+        screen = page.context.new_cdp_session(page)
+        touch(screen, "touchStart", [(cx - 20, cy), (cx + 20, cy)])
+        for spread in range(30, 90, 10):  # the fingers move apart: 40 px to 160 px
+            touch(screen, "touchMove", [(cx - spread, cy), (cx + spread, cy)])
+        touch(screen, "touchEnd", [])
+        pinched = matrix(page.evaluate(VIEWPORT))
+        assert pinched[0] == pytest.approx(before[0] * 4, rel=0.1), (before, pinched)
+        touch(screen, "touchStart", [(cx, cy)])
+        for step in range(1, 6):
+            touch(screen, "touchMove", [(cx + 10 * step, cy + 6 * step)])
+        touch(screen, "touchEnd", [])
+        panned = matrix(page.evaluate(VIEWPORT))
+        assert panned[0] == pytest.approx(pinched[0])  # a finger pans without zooming
+        assert panned[4] - pinched[4] == pytest.approx(50, abs=5)
+        assert panned[5] - pinched[5] == pytest.approx(30, abs=5)
+    finally:
+        context.close()
+
+
 def test_the_inspector_names_the_new_programs_node_after_picking_another_example(
     page: Page, app_url: str
 ) -> None:

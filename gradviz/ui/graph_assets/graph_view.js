@@ -128,6 +128,7 @@ class GraphView {
       if (node && !(moved > MOVED_PX)) this.api.setStateValue?.("selected", node.dataset.gvId);
     });
     this.canvas.addEventListener("dblclick", () => this.fit());
+    this.pinchZoom();
     this.canvas.addEventListener("mousemove", (e) => this.hover(e));
     this.canvas.addEventListener("mouseleave", () => this.tip.classList.add("gv-hidden"));
     this.root.addEventListener("keydown", (e) => this.key_(e));
@@ -144,6 +145,41 @@ class GraphView {
       }
     };
     window.addEventListener("resize", this.onWindow);
+  }
+
+  pinchZoom() {
+    // svg-pan-zoom pans with one finger but has no pinch; two fingers zoom here, about their
+    // midpoint. Captured on the canvas, so the library (listening on the svg) never sees a
+    // two-finger gesture, nor the lone finger left after it until every finger is up.
+    let pinch = null;
+    const spread = (t) => Math.hypot(t[0].clientX - t[1].clientX, t[0].clientY - t[1].clientY);
+    const own = (e) => {
+      e.stopPropagation();
+      e.preventDefault();
+    };
+    this.canvas.addEventListener("touchstart", (e) => {
+      if (e.touches.length < 2) return;
+      own(e);
+      pinch = { spread: spread(e.touches) };
+    }, { capture: true, passive: false });
+    this.canvas.addEventListener("touchmove", (e) => {
+      if (!pinch) return;
+      own(e);
+      if (e.touches.length < 2) return;
+      const now = spread(e.touches);
+      if (pinch.spread > 0 && now > 0) {
+        const box = this.svg.getBoundingClientRect();
+        const x = (e.touches[0].clientX + e.touches[1].clientX) / 2 - box.left;
+        const y = (e.touches[0].clientY + e.touches[1].clientY) / 2 - box.top;
+        this.zoom.zoomAtPointBy(now / pinch.spread, { x, y });
+      }
+      pinch.spread = now;
+    }, { capture: true, passive: false });
+    const lifted = (e) => {
+      if (pinch && e.touches.length === 0) pinch = null;
+    };
+    this.canvas.addEventListener("touchend", lifted, { capture: true });
+    this.canvas.addEventListener("touchcancel", lifted, { capture: true });
   }
 
   key_(e) {
