@@ -18,9 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.e2e.helpers import RUN_BUTTON, SET_PROGRAM  # noqa: E402
+from tests.e2e.helpers import RUN_BUTTON, SET_PROGRAM, settle  # noqa: E402
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "RUN_BUTTON", "SET_PROGRAM", "free_port", "start_server"]
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "RUN_BUTTON",
+    "SET_PROGRAM",
+    "free_port",
+    "settle",
+    "start_server",
+]
 
 START_SECONDS = 120.0
 

@@ -11,7 +11,7 @@ trained MLP, a CNN, a transformer block, the 2,000-layer chain) the wait is for 
 nodes. Prints the median per example and overall (target: median <= 1 s for the lecture
 examples; the big ones are reported apart). Not a test.
 
-    python benchmarks/app_speed.py [--repeat 5] [--only deep_chain small_cnn ...]
+    python benchmarks/app_speed.py [--repeat 5] [--only deep_chain small_cnn groups ...]
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from _app import CHROMIUM, CHROMIUM_ARGS, RUN_BUTTON, SET_PROGRAM, free_port, start_server
+from _app import CHROMIUM, CHROMIUM_ARGS, RUN_BUTTON, SET_PROGRAM, free_port, settle, start_server
 
 import gradviz
 from gradviz.big_examples import BIG_EXAMPLES
@@ -40,6 +42,8 @@ COUNT_NODES = """(want) => {
 }"""
 
 DRAWN = "() => document.querySelectorAll('.gv-canvas svg g.node').length"
+REDRAWN = f"(before) => ({DRAWN})() !== before"
+"""True once the graph drawn has another number of nodes than ``before`` (a new drawing)."""
 
 CURRENT_ID = """() => {
   const node = document.querySelector('.gv-canvas g.node.gv-current');
@@ -55,6 +59,72 @@ def drawn_count(code: str) -> int:
     graph = gradviz.run(code)
     loop = last_iteration(graph)
     return len(budget_view(loop.graph if loop else graph, DEFAULT_BUDGET).graph.nodes)
+
+
+def group_actions(page: Any, port: int, repeat: int) -> None:
+    """Collapse a module, fold repeated blocks, expand the 2,000-layer chain's group: the
+    time from the click to the new graph drawn. Each repetition seeds the program anew, so
+    its values, and so its layouts, are new to the server's layout cache."""
+    run = page.locator(RUN_BUTTON)
+
+    def load(key: str, rep: int) -> None:
+        code = BIG_EXAMPLES[key].replace("manual_seed(0)", f"manual_seed({rep + 100})")
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector(RUN_BUTTON)
+        page.evaluate(SET_PROGRAM, code)
+        before = page.evaluate(DRAWN)
+        run.click()
+        page.wait_for_function(REDRAWN, arg=before, polling="raf")
+        settle(page)  # the curve too: a rerun closes an open dropdown
+        panel = page.get_by_test_id("stExpander").filter(has_text="Modules, groups and search")
+        if panel.locator("details").get_attribute("open") is None:
+            panel.locator("summary").click()  # within the budget it starts closed
+            page.wait_for_timeout(1000)  # a click while it slides open opens no dropdown
+
+    def timed(click: Callable[[], None]) -> float:
+        before = page.evaluate(DRAWN)
+        start = time.perf_counter()
+        click()
+        page.wait_for_function(REDRAWN, arg=before, polling="raf")
+        return time.perf_counter() - start
+
+    def choose(box: str, label: str, option: str | None) -> Callable[[], None]:
+        """Open the widget labelled ``label`` and pick ``option`` (None: the first)."""
+
+        def click() -> None:
+            page.get_by_test_id(box).filter(has_text=label).click()
+            options = page.get_by_role("option")
+            (options.first if option is None else options.filter(has_text=option)).click()
+
+        return click
+
+    actions = (
+        (
+            "collapse block.attn (transformer)",
+            "transformer_block",
+            choose("stMultiSelect", "Collapse modules", "block.attn ("),
+        ),
+        (
+            "fold 6 repeated blocks (×6)",
+            "stacked_blocks",
+            lambda: page.get_by_text("Fold repeated blocks").click(),
+        ),
+        (
+            "expand the 2,000-layer chain's group",
+            "deep_chain",
+            choose("stSelectbox", "Expand a group", None),
+        ),
+    )
+    for title, key, click in actions:
+        times = []
+        for rep in range(repeat):
+            load(key, rep)
+            times.append(timed(click))
+        drawn = page.evaluate(DRAWN)
+        print(
+            f"{title:40s} median {statistics.median(times):.2f} s (min {min(times):.2f}, "
+            f"max {max(times):.2f}; {drawn} nodes drawn; target <= 2 s, the chain 3 s)"
+        )
 
 
 def main() -> None:
@@ -110,6 +180,8 @@ def main() -> None:
                 f"a backward step (Next to the next node marked): median "
                 f"{statistics.median(steps):.3f} s (target <= 0.3 s)"
             )
+            if options.only is None or "groups" in options.only:
+                group_actions(page, port, repeat=3)
             run = page.locator(RUN_BUTTON)
             for example in examples:
                 full = len(gradviz.run(example.code).nodes)

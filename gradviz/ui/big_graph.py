@@ -144,7 +144,7 @@ def _collapse_box(tree: dict[str, int]) -> list[str]:
     chosen = st.multiselect(
         "Collapse modules",
         options=list(tree),
-        format_func=lambda p: f"{p} ({tree[p]} nodes)",
+        format_func=lambda p: f"{p} ({tree[p]} node{'s' if tree[p] != 1 else ''})",
         key=COLLAPSED,
         help="Draw a module as one node: its input and output shapes and the gradient norm "
         "through it. Remove it here (or expand it) to see its operations again.",
