@@ -7,6 +7,13 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
+GRAPH_TEXT_PX = """() => {
+  const texts = [...document.querySelectorAll('.gv-canvas g.node:not(.gv-hidden) text')];
+  const sizes = texts.map(t => parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a);
+  return Math.min(...sizes);
+}"""
+"""Script: the on-screen size in pixels of the graph's smallest text."""
+
 
 def graph_svg(page: Page) -> Locator:
     return page.locator(".gv-canvas svg").first

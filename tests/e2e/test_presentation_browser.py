@@ -10,15 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from gradviz.examples import by_key
-from tests.e2e.helpers import fresh_page
+from tests.e2e.helpers import GRAPH_TEXT_PX, fresh_page
 
 pytestmark = pytest.mark.e2e
 
-GRAPH_TEXT_PX = """() => {
-  const texts = [...document.querySelectorAll('.gv-canvas g.node:not(.gv-hidden) text')];
-  const sizes = texts.map(t => parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a);
-  return Math.min(...sizes);
-}"""
 BODY_TEXT_PX = "() => parseFloat(getComputedStyle(document.documentElement).fontSize)"
 """The page's body text size: Streamlit's text is 1rem."""
 TICKS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .xtick text')]
