@@ -28,8 +28,7 @@ from typing import Any
 from _app import CHROMIUM, CHROMIUM_ARGS, RUN_BUTTON, SET_PROGRAM, free_port, settle, start_server
 
 import gradviz
-from gradviz.big_examples import BIG_EXAMPLES
-from gradviz.examples import DEFAULT, EXAMPLES
+from gradviz.gallery import DEFAULT, EXAMPLES, by_key
 from gradviz.graph.budget import DEFAULT_BUDGET, budget_view
 from gradviz.graph.iterations import last_iteration
 
@@ -68,7 +67,7 @@ def group_actions(page: Any, port: int, repeat: int) -> None:
     run = page.locator(RUN_BUTTON)
 
     def load(key: str, rep: int) -> None:
-        code = BIG_EXAMPLES[key].replace("manual_seed(0)", f"manual_seed({rep + 100})")
+        code = by_key(key).code.replace("manual_seed(0)", f"manual_seed({rep + 100})")
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector(RUN_BUTTON)
         page.evaluate(SET_PROGRAM, code)
@@ -218,8 +217,8 @@ def main() -> None:
         server.wait(timeout=15)
         log.close()
     for title, keys in (
-        ("lecture examples", [k for k in results if k not in BIG_EXAMPLES]),
-        ("big examples", [k for k in results if k in BIG_EXAMPLES]),
+        ("lecture examples", [k for k in results if not by_key(k).big]),
+        ("big examples", [k for k in results if by_key(k).big]),
     ):
         if keys:
             medians = [statistics.median(results[k]) for k in keys]

@@ -37,13 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bench import REPEAT, ms, table
 
-from gradviz.big_examples import BIG_EXAMPLES, DEEP_CHAIN
-from gradviz.examples import EXAMPLES
+from gradviz.gallery import EXAMPLES, by_key
 
 CHAIN_REPEAT = 5
 """The chain's runs take seconds: five each (the minimum) keep the script to a few minutes."""
-PROGRAMS: dict[str, str] = {e.key: e.code for e in EXAMPLES if e.key not in BIG_EXAMPLES}
-PROGRAMS["deep_chain"] = DEEP_CHAIN
+PROGRAMS: dict[str, str] = {e.key: e.code for e in EXAMPLES if not e.big}
+PROGRAMS["deep_chain"] = by_key("deep_chain").code
 SPLIT = ("polynomial", "deep_chain")
 """The programs whose boundary is split into its pieces."""
 LECTURE_TARGET_MS = 50.0

@@ -1,4 +1,4 @@
-"""The big example programs run in the interpreter and agree with plain PyTorch."""
+"""The gallery's big programs (real models, big graphs) run and agree with plain PyTorch."""
 
 from __future__ import annotations
 
@@ -10,12 +10,21 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.big_examples import BIG_EXAMPLES, MODEL_NAMES
+from gradviz.gallery import EXAMPLES
 from gradviz.graph.budget import fit_budget
 from gradviz.graph.model import Graph
 from tests.oracle import OracleRun, run_plain, tensor_of
 
+BIG_EXAMPLES = {e.key: e.code for e in EXAMPLES if e.big}
 KEYS = sorted(BIG_EXAMPLES)
+MODEL_NAMES: dict[str, tuple[str, ...]] = {
+    "mlp_training": ("model",),
+    "small_cnn": ("features", "classifier"),
+    "transformer_block": ("block",),
+    "deep_chain": (),
+    "stacked_blocks": ("layers",),
+}
+"""The variables each program binds its modules to (their parameters are named by path)."""
 
 
 @cache

@@ -17,7 +17,7 @@ from gradviz.curve import (
     evaluate,
     input_value,
 )
-from gradviz.examples import EXAMPLES, Example, by_key
+from gradviz.gallery import EXAMPLES, Example, by_key
 from gradviz.graph.model import Graph
 
 POLY = by_key("polynomial").code

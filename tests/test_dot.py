@@ -156,7 +156,7 @@ def test_quoted_ids_survive_a_layout_engine() -> None:
 
 
 def test_the_legend_names_every_look_the_graph_has_and_no_other() -> None:
-    from gradviz.examples import EXAMPLES
+    from gradviz.gallery import EXAMPLES
     from gradviz.graph.budget import budget_view
     from gradviz.render.dot import look
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import runpy
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
 import gradviz
-from gradviz.examples import DEFAULT, EXAMPLES, by_key, matching
+import gradviz.gallery
+from gradviz.gallery import DEFAULT, EXAMPLES, by_key, matching
 from gradviz.graph.model import Graph, Node
 from tests.oracle import run_plain, tensor_of
 
@@ -101,3 +104,28 @@ def test_autograd_grad_leaves_grad_none_and_its_result_is_the_calls(key: str) ->
     assert returned, "the tensor the program bound the result to says what made it"
     for node in returned:
         assert node.name is not None and close(node.value, namespace[node.name])
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.key)
+def test_each_example_is_a_python_file_that_runs_on_its_own(example: Any) -> None:
+    """The gallery's files run as they are (docstring and all) and print what the editor's
+    program prints."""
+    folder = Path(gradviz.gallery.__file__).parent / ("big" if example.big else "lecture")
+    (path,) = folder.glob(f"[0-9][0-9]_{example.key}.py")
+
+    def printed(run: Any) -> str:
+        torch.manual_seed(0)  # the same random numbers for both
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            run()
+        return out.getvalue()
+
+    alone = printed(lambda: runpy.run_path(str(path), run_name="__main__"))
+    assert alone == printed(lambda: exec(example.code, {"__name__": "__main__"}))
+    assert alone.strip()  # each prints what its lesson is about
+    assert example.title and example.description and not example.code.startswith('"""')
+
+
+def test_a_file_without_its_docstring_is_refused() -> None:
+    with pytest.raises(ValueError, match="docstring"):
+        gradviz.gallery._example("07_nameless.py", "import torch\n", big=False)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.graph.budget import budget_view
 from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.render.interactive import Overlay, edge_tips, node_tip, payload

@@ -6,7 +6,7 @@ import re
 
 import gradviz
 from gradviz.curve import input_choices, labels, output_choices
-from gradviz.examples import EXAMPLES, by_key
+from gradviz.gallery import EXAMPLES, by_key
 from gradviz.graph.names import distinct, numbered, title
 
 INTERNAL_ID = re.compile(r"\bn\d+\b")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.examples import EXAMPLES, by_key
+from gradviz.gallery import EXAMPLES, by_key
 from gradviz.teach.chain_rule import ChainRule, chain_rule, explain_chain_rule, leaves_of
 from gradviz.teach.stepper import (
     backward_steps,

@@ -8,7 +8,7 @@ import torch
 from torch.autograd.functional import jacobian
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.graph.model import Graph
 from gradviz.replay import NOTE_PREFIX
 from gradviz.teach.accumulation import accumulation, can_repeat

@@ -11,7 +11,7 @@ import torch
 
 import gradviz
 from gradviz.curve import Overrides
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.graph.model import Graph
 from gradviz.render.teaching_plots import (
     derivatives_figure,

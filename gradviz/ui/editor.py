@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gradviz.examples import DEFAULT, EXAMPLES, Example, by_key, matching
+from gradviz.gallery import DEFAULT, EXAMPLES, Example, by_key, matching
 from gradviz.ui import links, state
 from gradviz.ui.runs import Failure
 

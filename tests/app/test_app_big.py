@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from torch import nn
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.graph.model import Graph
 from gradviz.graph.names import distinct
 from gradviz.render.format import number
@@ -263,7 +263,7 @@ def walkthrough_page() -> None:
     import streamlit as st
 
     import gradviz
-    from gradviz.examples import by_key
+    from gradviz.gallery import by_key
     from gradviz.render.dot import RenderOptions
     from gradviz.ui.graph_panel import graph_panel
 

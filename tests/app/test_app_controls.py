@@ -10,7 +10,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.render.interactive import drawing_size
 from tests.app.drawing import drawing
 from tests.app.editor import program_text

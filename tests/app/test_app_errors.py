@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gradviz
-from gradviz.examples import DEFAULT
+from gradviz.gallery import DEFAULT
 from tests.app.drawing import payloads
 from tests.app.editor import program_text, type_program
 

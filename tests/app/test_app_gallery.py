@@ -11,7 +11,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from gradviz.examples import EXAMPLES, Example
+from gradviz.gallery import EXAMPLES, Example
 from gradviz.render.format import tensor_lines
 from gradviz.values import snapshot
 from tests.app.drawing import drawing

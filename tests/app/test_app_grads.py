@@ -10,7 +10,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch.autograd.functional import jacobian
 
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.render.format import number, tensor_text
 from gradviz.values import snapshot
 from tests.app.drawing import payloads

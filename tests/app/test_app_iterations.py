@@ -6,7 +6,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.render.format import number
 from tests.app.drawing import drawing
 from tests.app.test_app_big import APP, open_example

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.ui import runs
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

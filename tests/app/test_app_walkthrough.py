@@ -14,7 +14,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.render.dot import PALETTES
 from gradviz.render.format import number, tensor_block, tensor_lines, tensor_text
 from gradviz.teach.chain_rule import fraction_text

@@ -13,7 +13,7 @@ import torch
 from playwright.sync_api import Page, expect
 
 import gradviz
-from gradviz.examples import DEFAULT, by_key
+from gradviz.gallery import DEFAULT, by_key
 from gradviz.render.format import number
 from gradviz.render.svg import svg_engine
 from tests.e2e.conftest import SCREENSHOTS

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.graph.budget import DEFAULT_BUDGET, budget_view
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.helpers import (

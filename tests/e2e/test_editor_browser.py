@@ -9,7 +9,7 @@ import pytest
 import torch
 from playwright.sync_api import Page, expect
 
-from gradviz.examples import DEFAULT
+from gradviz.gallery import DEFAULT
 from gradviz.render.format import number
 from tests.e2e.helpers import (
     editor,

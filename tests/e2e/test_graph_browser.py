@@ -12,7 +12,7 @@ import torch
 from playwright.sync_api import Page, expect
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.graph.names import distinct
 from gradviz.render.dot import PALETTES
 from tests.e2e.conftest import SCREENSHOTS

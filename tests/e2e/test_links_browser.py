@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from tests.e2e.helpers import fresh_page, settle
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ import pytest
 import torch
 from playwright.sync_api import Locator, Page, expect
 
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.helpers import open_app, settle
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import gradviz
-from gradviz.examples import by_key
+from gradviz.gallery import by_key
 from gradviz.render.dot import PALETTES
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.helpers import graph_svg, open_app, settle
