@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: run test install install-test browser lint bench screenshots
+.PHONY: run test fast check install install-test browser lint bench screenshots
 
 run: install
 	$(PYTHON) -m streamlit run app.py
@@ -10,6 +10,13 @@ run: install
 # Two workers (each with its own Streamlit server for the browser tests), whole files apiece.
 test: install-test browser lint
 	$(PYTHON) -m pytest -q -n 2 --dist loadfile
+
+# The loop while working: unit tests and AppTests (no browser) on two workers, about a minute.
+fast: install-test
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile -m "not e2e"
+
+# Lint and types without running anything.
+check: lint
 
 install:
 	$(PIP) install -q -c constraints.txt -e .

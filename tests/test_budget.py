@@ -10,11 +10,11 @@ from torch import nn
 from gradviz.graph.budget import BudgetView, budget_view, fit_budget
 from gradviz.graph.collapse import effective_modules
 from gradviz.graph.model import Edge, Graph
-from tests.test_collapse import (
-    _node,
+from tests.graphs import (
     assert_acyclic,
     chain_graph,
     edge_set,
+    make_node,
     record_model,
     transformer,
 )
@@ -29,9 +29,9 @@ def stack() -> tuple[nn.Module, Graph]:
 
 def star_graph(n: int) -> Graph:
     """n leaves, each through its own exp, all stacked: nothing to collapse or fold."""
-    nodes = [_node(i, "leaf", "leaf") for i in range(n)]
-    nodes += [_node(n + i, label="exp") for i in range(n)]
-    nodes.append(_node(2 * n, label="stack"))
+    nodes = [make_node(i, "leaf", "leaf") for i in range(n)]
+    nodes += [make_node(n + i, label="exp") for i in range(n)]
+    nodes.append(make_node(2 * n, label="stack"))
     edges = [Edge(f"n{i}", f"n{n + i}") for i in range(n)]
     edges += [Edge(f"n{n + i}", f"n{2 * n}", position=i) for i in range(n)]
     return Graph(nodes=nodes, edges=edges, outputs=[f"n{2 * n}"])
@@ -186,7 +186,7 @@ def test_fold_labels_show_a_repeating_pattern_and_the_gradient_norm() -> None:
 
 
 def test_leaves_feeding_the_same_nodes_merge_when_nothing_else_fits() -> None:
-    nodes = [_node(i, "leaf", "leaf") for i in range(10)] + [_node(10, label="stack")]
+    nodes = [make_node(i, "leaf", "leaf") for i in range(10)] + [make_node(10, label="stack")]
     for i, n in enumerate(nodes[:10]):
         n.name = f"w{i}"
     graph = Graph(nodes=nodes, edges=[Edge(f"n{i}", "n10", i) for i in range(10)], outputs=["n10"])

@@ -19,47 +19,10 @@ from gradviz.graph.collapse import (
     module_tree,
     search,
 )
-from gradviz.graph.model import Edge, Graph, Node
-
+from gradviz.graph.model import Edge, Graph
+from tests.graphs import assert_acyclic, chain_graph, edge_set, make_node, record_model, transformer
 
 # -- graphs ------------------------------------------------------------------------------------
-def _node(i: int, kind: str = "op", label: str = "mul", module: str | None = None) -> Node:
-    return Node(
-        id=f"n{i}",
-        kind=kind,  # type: ignore[arg-type]
-        name=None,
-        op=None if kind != "op" else f"{label.title()}Backward0",
-        label=label,
-        shape=[1],
-        dtype="float32",
-        requires_grad=True,
-        module=module,
-    )
-
-
-def chain_graph(n: int) -> Graph:
-    """x -> mul -> mul -> ... (n nodes), built directly."""
-    nodes = [_node(0, "leaf", "leaf")] + [_node(i) for i in range(1, n)]
-    edges = [Edge(f"n{i - 1}", f"n{i}") for i in range(1, n)]
-    nodes[-1].flags.append("output")
-    return Graph(nodes=nodes, edges=edges, outputs=[f"n{n - 1}"])
-
-
-def transformer(layers: int) -> nn.Module:
-    torch.manual_seed(0)
-    layer = nn.TransformerEncoderLayer(
-        d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, batch_first=True
-    )
-    return nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
-
-
-def record_model(model: nn.Module, x: torch.Tensor) -> Graph:
-    with gradviz.record() as rec:
-        rec.recording.bind("model", model)  # name modules before their forward runs
-        loss = model(x).pow(2).mean()
-        loss.backward()
-    assert rec.graph is not None
-    return rec.graph
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +65,6 @@ def contracted(graph: Graph, rep: dict[str, str]) -> set[tuple[str, str]]:
     return {(rep[e.src], rep[e.dst]) for e in graph.edges if rep[e.src] != rep[e.dst]}
 
 
-def edge_set(graph: Graph) -> set[tuple[str, str]]:
-    pairs = [(e.src, e.dst) for e in graph.edges]
-    assert len(pairs) == len(set(pairs)), "duplicate edges"
-    return set(pairs)
-
-
 def reach(graph: Graph, start: str) -> set[str]:
     after: dict[str, list[str]] = {}
     for e in graph.edges:
@@ -119,24 +76,6 @@ def reach(graph: Graph, start: str) -> set[str]:
                 seen.add(nxt)
                 todo.append(nxt)
     return seen
-
-
-def assert_acyclic(graph: Graph) -> None:
-    indegree = {n.id: 0 for n in graph.nodes}
-    for e in graph.edges:
-        indegree[e.dst] += 1
-    ready = [k for k, v in indegree.items() if v == 0]
-    done = 0
-    after: dict[str, list[str]] = {}
-    for e in graph.edges:
-        after.setdefault(e.src, []).append(e.dst)
-    while ready:
-        done += 1
-        for nxt in after.get(ready.pop(), []):
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                ready.append(nxt)
-    assert done == len(graph.nodes), "the view has a cycle"
 
 
 # -- collapse_modules ------------------------------------------------------------------------
@@ -292,7 +231,7 @@ def test_a_100k_chain_folds_to_three_nodes_and_its_input() -> None:
 def test_short_chains_and_branches_stay() -> None:
     graph = chain_graph(8)
     assert fold_chains(graph, 8).to_json() == graph.to_json()
-    graph.nodes.append(_node(8, label="exp"))
+    graph.nodes.append(make_node(8, label="exp"))
     graph.edges.append(Edge("n3", "n8"))  # n3 now has two consumers: two chains
     view = fold_chains(graph, 2)
     assert [n.id for n in view.nodes] == ["n0", "n1", "n2", "n3", "n4", "f:n5", "n7", "n8"]

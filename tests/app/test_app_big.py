@@ -6,51 +6,20 @@ Every number checked here is recomputed with plain torch.nn modules and autograd
 from __future__ import annotations
 
 import re
-from functools import cache
-from pathlib import Path
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-import gradviz
-from gradviz.gallery import by_key
-from gradviz.graph.model import Graph
 from gradviz.graph.names import distinct
 from gradviz.render.format import number
 from gradviz.ui.big_graph import MAX_HITS
 from tests.app.drawing import drawing
-from tests.app.test_app_view import inspector
+from tests.app.helpers import captions, drawn, drawn_edges, full, inspector, open_example
 
 INTERNAL_ID = re.compile(r"\bn\d+\b")
 """What an internal node id looks like (``n12``): never in what a person reads."""
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def open_example(key: str, budget: int | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    if budget is not None:
-        at.query_params["budget"] = str(budget)
-    at.run()
-    at.selectbox(key="example").set_value(key).run()
-    assert not at.exception and not at.error
-    return at
-
-
-def drawn(at: AppTest) -> dict[str, str]:
-    """Node id -> its label's text, as drawn."""
-    return {k: f" {v} " for k, v in drawing(at).nodes.items()}
-
-
-def drawn_edges(at: AppTest) -> set[tuple[str, str]]:
-    return drawing(at).edges
-
-
-@cache
-def full(key: str) -> Graph:
-    return gradviz.run(by_key(key).code)
 
 
 def grad_norms(label: str) -> list[float]:
@@ -58,10 +27,6 @@ def grad_norms(label: str) -> list[float]:
     match = re.search(r"grad norm ([-+.\de]+)(?: … ([-+.\de]+))?", label)
     assert match, label
     return [float(x) for x in match.groups() if x is not None]
-
-
-def captions(at: AppTest) -> str:
-    return "\n".join(c.value for c in at.caption)
 
 
 # -- plain torch -------------------------------------------------------------------------------

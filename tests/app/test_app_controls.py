@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -14,19 +10,8 @@ from gradviz.gallery import by_key
 from gradviz.render.interactive import drawing_size
 from tests.app.drawing import drawing
 from tests.app.editor import program_text
+from tests.app.helpers import curve_meta, open_app
 from tests.oracle import polynomial_in_torch
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def open_app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception
-    return at
-
 
 BACKGROUND = '<polygon fill="{}" stroke="none"'
 """The first shape Graphviz draws: the page's background."""
@@ -36,17 +21,9 @@ def svg(at: AppTest) -> str:
     return str(drawing(at).data["svg"])
 
 
-def dot_text(at: AppTest) -> str:
+def spaced_labels(at: AppTest) -> str:
     """Every label shown, space-separated (with a space before and after)."""
     return f" {' '.join(drawing(at).text().split())} "
-
-
-def curve_meta(at: AppTest) -> dict[str, Any]:
-    for element in at.get("plotly_chart"):
-        meta = json.loads(element.proto.spec)["layout"]["meta"]
-        if meta["kind"] == "curve":
-            return dict(meta)
-    raise AssertionError("no curve plot")
 
 
 # -- display options -------------------------------------------------------------------------
@@ -60,9 +37,9 @@ def curve_meta(at: AppTest) -> dict[str, Any]:
 )
 def test_checkbox_turns_a_part_off(key: str, present_before: str, absent_after: str) -> None:
     at = open_app()
-    assert present_before in dot_text(at)
+    assert present_before in spaced_labels(at)
     at.checkbox(key=key).uncheck().run()
-    assert absent_after not in dot_text(at)
+    assert absent_after not in spaced_labels(at)
 
 
 def test_legend_under_the_graph() -> None:
@@ -78,19 +55,19 @@ def test_legend_under_the_graph() -> None:
 
 def test_saved_tensors_on() -> None:
     at = open_app()
-    assert "saved " not in dot_text(at)
+    assert "saved " not in spaced_labels(at)
     at.checkbox(key="saved").check().run()
-    assert "saved exponent: 4" in dot_text(at)
+    assert "saved exponent: 4" in spaced_labels(at)
 
 
 def test_precision() -> None:
     at = open_app()
     at.selectbox(key="example").set_value("softmax_ce").run()
     probs = torch.softmax(torch.tensor([[2.0, 0.5, -1.0]]), dim=1)[0, 0].item()
-    assert f"{probs - 1:.4g}" in dot_text(at)  # the gradient of the first logit
+    assert f"{probs - 1:.4g}" in spaced_labels(at)  # the gradient of the first logit
     at.slider(key="precision").set_value(2).run()
-    assert f"{probs - 1:.2g}" in dot_text(at)
-    assert f"{probs - 1:.4g}" not in dot_text(at)
+    assert f"{probs - 1:.2g}" in spaced_labels(at)
+    assert f"{probs - 1:.4g}" not in spaced_labels(at)
 
 
 def test_direction_theme_and_presentation() -> None:
@@ -117,11 +94,11 @@ def test_moving_the_point_reruns_and_the_tangent_follows() -> None:
     meta = curve_meta(at)
     assert meta["x"] == 3.0 and meta["y"] == y and meta["slope"] == slope
     assert meta["fd_slope"] == pytest.approx(slope, rel=1e-3)
-    text = dot_text(at)
+    text = spaced_labels(at)
     assert f"value {y:g}" in text and f"grad {slope:g}" in text and "value 3 " in text
     at.button(key="point_reset").click().run()
     assert curve_meta(at)["slope"] == 93.0
-    assert "value 63" in dot_text(at)
+    assert "value 63" in spaced_labels(at)
 
 
 def test_point_between_grid_points() -> None:
@@ -160,7 +137,7 @@ def test_no_curve_for_a_slow_program(monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_app()
     assert not at.get("plotly_chart")
     assert any("No curve: each run of this program takes" in c.value for c in at.caption)
-    assert "value 63" in dot_text(at)
+    assert "value 63" in spaced_labels(at)
 
 
 def test_no_curve_without_a_leaf() -> None:
@@ -195,13 +172,13 @@ def test_shared_link_opens_the_same_view() -> None:
     assert other.checkbox(key="shapes").value is False
     assert svg(other) == svg(at)
     width, height = drawing_size(svg(other))
-    assert "grad 8" in dot_text(other) and width > height  # left to right
+    assert "grad 8" in spaced_labels(other) and width > height  # left to right
 
 
 def test_presentation_link() -> None:
     at = open_app(present="true", values="false")
     assert at.toggle(key="present").value is True
-    assert 'font-size="18.00"' in svg(at) and "value 63" not in dot_text(at)
+    assert 'font-size="18.00"' in svg(at) and "value 63" not in spaced_labels(at)
 
 
 def test_default_link_is_clean() -> None:

@@ -5,8 +5,6 @@ The user's text stays in the editor, and the last good graph stays, marked stale
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,8 +12,7 @@ import gradviz
 from gradviz.gallery import DEFAULT
 from tests.app.drawing import payloads
 from tests.app.editor import program_text, type_program
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+from tests.app.helpers import APP, open_app
 
 CASES = {
     "syntax": (
@@ -32,12 +29,6 @@ CASES = {
         4,
     ),
 }
-
-
-def open_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    return at
 
 
 def page_text(at: AppTest) -> str:

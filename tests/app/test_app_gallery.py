@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +13,9 @@ from streamlit.testing.v1 import AppTest
 from gradviz.gallery import EXAMPLES, Example
 from gradviz.render.format import tensor_lines
 from gradviz.values import snapshot
-from tests.app.drawing import drawing
 from tests.app.editor import program_text
+from tests.app.helpers import APP, dot_text
 from tests.oracle import run_plain
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +23,6 @@ def app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     return at
-
-
-def dot_text(at: AppTest) -> str:
-    return drawing(at).text()
 
 
 def expected_rows(namespace: dict[str, Any]) -> list[str]:

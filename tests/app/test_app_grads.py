@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -14,43 +12,22 @@ from gradviz.gallery import by_key
 from gradviz.render.format import number, tensor_text
 from gradviz.values import snapshot
 from tests.app.drawing import payloads
-from tests.app.editor import program_text, type_program
+from tests.app.editor import program_text
+from tests.app.helpers import (
+    APP,
+    accumulation_table,
+    markdown_text,
+    open_example,
+    open_program,
+    plot_metas,
+)
 from tests.oracle import accumulate_in_torch, polynomial_refused_again
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PRECISION = 4  # the page's default significant digits
-
-
-def open_example(key: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.selectbox(key="example").set_value(key).run()
-    assert not at.exception and not at.error
-    return at
-
-
-def open_program(source: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    type_program(at, source)
-    assert not at.exception and not at.error
-    return at
-
-
-def accumulation_table(at: AppTest) -> Any:
-    """The accumulation table (a pandas DataFrame): first column ``after``."""
-    return next(d.value for d in at.dataframe if d.value.columns[0] == "after")
 
 
 def shown(t: torch.Tensor) -> str:
     return tensor_text(snapshot(t), PRECISION)
-
-
-def metas(at: AppTest, kind: str) -> list[dict[str, Any]]:
-    specs = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
-    return [s["layout"]["meta"] for s in specs if s["layout"].get("meta", {}).get("kind") == kind]
-
-
-def markdown_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
 
 
 def line_of(source: str, text: str) -> int:
@@ -156,7 +133,7 @@ def test_no_cut_panel_without_cuts() -> None:
 def test_vector_backward_shows_v_j_and_vtj_from_torch() -> None:
     at = open_example("vector_backward")
     assert "Vector-Jacobian products" in [s.value for s in at.subheader]
-    (meta,) = metas(at, "vjp")
+    (meta,) = plot_metas(at, "vjp")
     x = torch.tensor([1.0, -1.0, 0.5], requires_grad=True)
     v = torch.tensor([1.0, 0.1, 0.01])
     J = jacobian(lambda t: 2 * (t + 2) ** 2, x.detach())
@@ -181,7 +158,7 @@ def test_grad_outputs_second_call_by_the_picker() -> None:
     picker = at.selectbox(key="vjp_call")
     assert len(picker.options) == 2
     at = picker.set_value(1).run()
-    (meta,) = metas(at, "vjp")
+    (meta,) = plot_metas(at, "vjp")
     x = torch.tensor([[1.0], [2.0]], requires_grad=True)
     W = torch.tensor([[2.0, -1.0], [0.5, 3.0]])
     ones = torch.ones(2, 1)
@@ -211,7 +188,7 @@ def test_jacobian_loop_fills_the_columns_one_call_at_a_time() -> None:
     generator = torch.Generator().manual_seed(0)  # the app's seed for the program's randn
     w1 = torch.randn((2, 2), generator=generator)
     J = jacobian(lambda t: w1 @ t, torch.tensor([[1.0], [2.0]])).reshape(2, 2)
-    (meta,) = metas(at, "jacobian_fill")
+    (meta,) = plot_metas(at, "jacobian_fill")
     assert meta["layout"] == "columns" and meta["count"] == 2
     close(meta["matrix"], J.T)  # columns of Jᵀ, as the program's jacT holds them
     close(meta["reference"], J)
@@ -220,11 +197,11 @@ def test_jacobian_loop_fills_the_columns_one_call_at_a_time() -> None:
     for i in range(2):  # each call's result: row i of J, in x's shape
         assert f"v = 1 at `y[{i},0]`, 0 elsewhere → `{shown(J[i].reshape(2, 1))}`" in text
     at.slider(key="jacobian_fill_step_0").set_value(1).run()
-    (meta,) = metas(at, "jacobian_fill")
+    (meta,) = plot_metas(at, "jacobian_fill")
     assert meta["count"] == 1
     close([row[0] for row in meta["matrix"]], J.T[:, 0])
     assert [row[1] for row in meta["matrix"]] == [None, None]  # not filled yet
     at.radio(key="jacobian_fill_layout_0").set_value("rows of J").run()
-    (meta,) = metas(at, "jacobian_fill")
+    (meta,) = plot_metas(at, "jacobian_fill")
     close(meta["matrix"][0], J[0])
     assert meta["matrix"][1] == [None, None]

@@ -9,7 +9,7 @@ import gradviz
 from gradviz.gallery import by_key
 from gradviz.render.format import number
 from tests.app.drawing import drawing
-from tests.app.test_app_big import APP, open_example
+from tests.app.helpers import APP, open_example
 from tests.oracle import run_plain
 
 

@@ -10,12 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from gradviz.graph.names import title
 from gradviz.render.format import number
-from tests.app.test_app_big import drawn, full, open_example
-from tests.app.test_app_grads import accumulation_table
-from tests.app.test_app_view import APP, dot_text
+from tests.app.helpers import APP, accumulation_table, dot_text, drawn, full, open_example
 
 
-def opened(at: AppTest, timeout: float = 180) -> AppTest:
+def reopened(at: AppTest, timeout: float = 180) -> AppTest:
     """A fresh session on the URL ``at``'s page shows now."""
     fresh = AppTest.from_file(APP, default_timeout=timeout)
     for key, value in at.query_params.items():
@@ -33,7 +31,7 @@ def test_button_presses_are_in_the_link() -> None:
     assert at.query_params["presses"] == "backward,backward,zero_grad"
     table = accumulation_table(at)
     assert list(table["after"])[-3:] == ["button · backward again"] * 2 + ["button · zero grad"]
-    assert accumulation_table(opened(at)).equals(table)
+    assert accumulation_table(reopened(at)).equals(table)
     at.button(key="grads_reset").click().run()
     assert "presses" not in at.query_params  # the plain program's link is plain again
 
@@ -46,7 +44,7 @@ def test_the_curve_s_point_is_in_the_link() -> None:
     y = 2 * x**4 + x**3 + 3 * x**2 + 5 * x + 1
     y.backward()
     assert x.grad is not None
-    fresh = opened(at)
+    fresh = reopened(at)
     assert fresh.slider(key="point").value == 2.2
     assert f"grad {number(x.grad.item())}" in dot_text(fresh)  # the graph of that run
     assert f"value {number(y.item())}" in dot_text(fresh)
@@ -59,9 +57,9 @@ def test_expanded_groups_are_in_the_link() -> None:
     at.selectbox(key="big_expand").set_value(fold).run()
     after = set(drawn(at))
     assert after != before and at.query_params["expanded"] == fold
-    reopened = opened(at)
-    assert set(drawn(reopened)) == after
+    fresh = reopened(at)
+    assert set(drawn(fresh)) == after
     # the link's group is named by the node its chain starts from, not by its key
     graph = full("deep_chain")
     first = next(n for n in graph.nodes if n.id == fold[2:])
-    assert reopened.multiselect(key="big_opened").options == [f"chain from {title(first)}"]
+    assert fresh.multiselect(key="big_opened").options == [f"chain from {title(first)}"]

@@ -7,24 +7,13 @@ views, buttons); afterwards the cached Graph must still equal a fresh run, field
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import gradviz
 from gradviz.gallery import by_key
 from gradviz.ui import runs
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def open_example(key: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["code"] = by_key(key).code
-    at.run()
-    assert not at.exception
-    return at
+from tests.app.helpers import open_program
 
 
 @pytest.mark.parametrize(
@@ -40,7 +29,7 @@ def open_example(key: str) -> AppTest:
     ],
 )
 def test_the_cached_run_is_unchanged_after_the_page_used_it(key: str, walk: str) -> None:
-    at = open_example(key)
+    at = open_program(by_key(key).code)
     at.segmented_control(key="walk").set_value(walk).run()
     at.slider(key="walk_step" if walk == "backward" else "forward_step").set_value(2).run()
     assert not at.exception

@@ -14,22 +14,13 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.drawing import drawings
 from tests.app.editor import type_program
-from tests.app.test_app_view import open_app, plotly_specs
+from tests.app.helpers import open_app, open_example, plotly_specs
 
 HEADINGS = (
     "Jacobian and Hessian",
     "Higher order: the gradient's own graph",
     "The optimizer on the curve",
 )
-
-
-def open_example(key: str, *, presentation: bool = False) -> AppTest:
-    at = open_app()
-    if presentation:
-        at.toggle(key="present").set_value(True).run()
-    at.selectbox(key="example").set_value(key).run()
-    assert not at.exception and not at.error
-    return at
 
 
 def spec_of(at: AppTest, kind: str) -> dict[str, Any]:

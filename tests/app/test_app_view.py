@@ -2,64 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.app.drawing import drawing
 from tests.app.editor import type_program
+from tests.app.helpers import (
+    APP,
+    curve_meta,
+    inspector,
+    markdown_text,
+    node_rows,
+    open_app,
+    pick_node,
+    plotly_specs,
+)
 from tests.oracle import polynomial_in_torch
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def open_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    return at
-
-
-def dot_text(at: AppTest) -> str:
-    """Every label shown on the graph: ``value 63``, ``grad 93``."""
-    return drawing(at).text()
-
-
-def node_rows(at: AppTest, title: str) -> str:
-    """The label text of the node whose heading is ``title`` (``y = add``, ``x (leaf)``)."""
-    for text in drawing(at).nodes.values():
-        if text.startswith(f"{title} "):
-            return text
-    raise AssertionError(f"no node {title!r}")
-
-
-def plotly_specs(at: AppTest) -> list[dict[str, Any]]:
-    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
-
-
-def curve_meta(at: AppTest) -> dict[str, Any]:
-    return next(
-        s["layout"]["meta"] for s in plotly_specs(at) if s["layout"]["meta"]["kind"] == "curve"
-    )
-
-
-def markdown_text(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
-
-
-def inspector(at: AppTest) -> Any:
-    """The Inspector's node picker (its key changes with the graph)."""
-    return next(s for s in at.selectbox if s.label == "Inspect a node")
-
-
-def pick_node(at: AppTest, prefix: str) -> AppTest:
-    """Inspect the node whose listed label starts with ``prefix`` (``b = mul``)."""
-    options = inspector(at).options
-    label = next(o for o in options if o.startswith(prefix))
-    return inspector(at).select_index(options.index(label)).run()
 
 
 def test_default_view_shows_63_and_93() -> None:

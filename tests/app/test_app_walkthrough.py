@@ -21,7 +21,7 @@ from gradviz.teach.chain_rule import fraction_text
 from gradviz.values import snapshot
 from tests.app.drawing import drawing
 from tests.app.editor import type_program
-from tests.app.test_app_view import APP, markdown_text, open_app
+from tests.app.helpers import APP, markdown_text, open_app
 
 LIGHT = PALETTES["light"]
 MULTISTEP = by_key("multistep").code
