@@ -34,6 +34,7 @@ lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
+	$(PYTHON) -c "from importlinter.cli import lint_imports_command; lint_imports_command()"
 
 bench: install-test
 	$(PIP) install -q -c constraints.txt -e ".[bench]"

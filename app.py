@@ -1,6 +1,6 @@
 """gradviz in the browser: ``streamlit run app.py``.
 
-The page lives in the package (gradviz/ui/streamlit_app.py) so that ``gradviz app`` finds it
+The page lives in the package (gradviz/app/streamlit_app.py) so that ``gradviz app`` finds it
 in an installed gradviz too; Streamlit re-runs this script, and it runs the page each time.
 """
 

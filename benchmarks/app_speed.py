@@ -29,8 +29,8 @@ from _app import CHROMIUM, CHROMIUM_ARGS, RUN_BUTTON, SET_PROGRAM, free_port, se
 
 import gradviz
 from gradviz.gallery import DEFAULT, EXAMPLES, by_key
-from gradviz.graph.budget import DEFAULT_BUDGET, budget_view
-from gradviz.graph.iterations import last_iteration
+from gradviz.views.budget import DEFAULT_BUDGET, budget_view
+from gradviz.views.iterations import last_iteration
 
 RESET = "import torch\nreset = torch.ones(1, requires_grad=True)\n"
 """A one-node program run between measurements, so the next graph is surely new."""

@@ -33,7 +33,7 @@ UNBOUNDED = {"max_elements": 10**12, "max_nodes": 10**9, "result_bytes": 2**62}
 
 def measure(source: str, bounded: bool) -> list[object]:
     """In this process: run, write the JSON, report time, peak RSS, JSON size and nodes."""
-    from gradviz.limits import Limits
+    from gradviz.sandbox.limits import Limits
     from gradviz.sandbox.program import run_request
     from gradviz.sandbox.request import Request
 

@@ -20,9 +20,9 @@ from _bench import SIZES, chain, median_times, ms, table
 
 import gradviz
 from gradviz.api import to_digraph
-from gradviz.graph.build import build_graph
-from gradviz.graph.model import Graph
-from gradviz.recorder import Recording
+from gradviz.capture import Recording
+from gradviz.capture.build import build_graph
+from gradviz.model.graph import Graph
 from gradviz.render.dot import RenderOptions
 
 HEADER = (

@@ -110,7 +110,7 @@ def program(k: int) -> tuple[str, list[str]]:
     """User k's program and the texts its graph must show (x, y and dy/dx, from torch)."""
     import torch
 
-    from gradviz.render.format import number
+    from gradviz.model.format import number
 
     x_value = (33 + 2 * k) / 32  # an odd number of 32nds: never 2, exact in float32
     x = torch.tensor(x_value, requires_grad=True)

@@ -96,8 +96,8 @@ def _warm_worker() -> None:
 
 def _in_process(source: str) -> dict[str, Any]:
     """(b): record+build, encode as the child does, decode and validate as the host does."""
-    from gradviz.gc_pause import no_gc
-    from gradviz.graph.wire import from_wire
+    from gradviz.capture.gc_pause import no_gc
+    from gradviz.model.wire import from_wire
     from gradviz.sandbox.program import run_request
     from gradviz.sandbox.request import Request
 
@@ -126,10 +126,10 @@ def _in_process(source: str) -> dict[str, Any]:
 def _forked(source: str, workdir: str) -> dict[str, Any]:
     """One run as the fork server's child does it (gradviz/sandbox/server.py child_main),
     timed on both sides of the fork."""
-    from gradviz.gc_pause import no_gc
-    from gradviz.graph.wire import from_wire
-    from gradviz.limits import Limits
+    from gradviz.capture.gc_pause import no_gc
+    from gradviz.model.wire import from_wire
     from gradviz.sandbox.confine import Confinement, confine, default_readable
+    from gradviz.sandbox.limits import Limits
     from gradviz.sandbox.program import run_request
     from gradviz.sandbox.request import Request
 
@@ -270,10 +270,10 @@ def measure(keys: list[str]) -> tuple[list[list[object]], list[list[object]]]:
     """Both tables' rows: (a), (b) and, for SPLIT, the emulated child and the host's decode
     of a real reply, taking turns."""
     import gradviz
-    from gradviz.limits import Limits
-    from gradviz.runner import graph_of
+    from gradviz.sandbox.limits import Limits
     from gradviz.sandbox.pool import shared_pool
     from gradviz.sandbox.request import Request
+    from gradviz.sandbox.run import graph_of
 
     pool = shared_pool()
     pool.warm()

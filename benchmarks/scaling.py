@@ -23,7 +23,7 @@ import torch
 from _bench import chain, forward_backward, ms, table
 
 import gradviz
-from gradviz.graph.model import Graph
+from gradviz.model.graph import Graph
 
 LAYERS = (200, 2_000, 20_000)
 """Five autograd nodes per layer: 1,001 / 10,001 / 100,001 nodes."""

@@ -6,17 +6,17 @@
 """
 
 from gradviz.api import draw, record
-from gradviz.errors import (
+from gradviz.model.errors import (
     GradvizError,
     LimitExceeded,
     ProgramError,
     ProgramSyntaxError,
     RefusedError,
 )
-from gradviz.graph.model import Graph
-from gradviz.limits import Limits
+from gradviz.model.graph import Graph
 from gradviz.render.dot import RenderOptions, to_dot
-from gradviz.runner import run
+from gradviz.sandbox.limits import Limits
+from gradviz.sandbox.run import run
 
 __all__ = [
     "GradvizError",

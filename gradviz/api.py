@@ -10,11 +10,10 @@ from typing import Any
 import graphviz
 import torch
 
-from gradviz.gc_pause import no_gc
-from gradviz.graph.build import build_graph
-from gradviz.graph.model import Graph
-from gradviz.identity import identity
-from gradviz.recorder import Recording, RecordingSession
+from gradviz.capture import Recording, RecordingSession
+from gradviz.capture.build import build_graph, default_roots
+from gradviz.capture.gc_pause import no_gc
+from gradviz.model.graph import Graph
 from gradviz.render.dot import RenderOptions, dot_lines
 
 
@@ -24,23 +23,6 @@ def _as_tensors(var: Any) -> list[torch.Tensor]:
     if isinstance(var, Mapping):
         var = list(var.values())
     return [t for t in var if isinstance(t, torch.Tensor)]
-
-
-def default_roots(recording: Recording) -> list[torch.Tensor]:
-    """What a recording is drawn from: backward roots, gradients with a graph of their own,
-    named tensors, then tensors with a grad_fn that nothing else consumed."""
-    roots: list[torch.Tensor] = []
-    for call in recording.calls:
-        roots.extend(call.roots)
-        roots.extend(r for r in call.results if r is not None and r.grad_fn is not None)
-    roots.extend(recording.named)
-    consumed = {identity(t) for r in recording.records for t in r.inputs}
-    roots.extend(  # not .is_leaf: has a grad_fn (cheaper than making grad_fn's Python object)
-        r.tensor
-        for r in recording.records
-        if not r.tensor.is_leaf and identity(r.tensor) not in consumed
-    )
-    return roots
 
 
 def to_digraph(graph: Graph, opts: RenderOptions | None = None) -> graphviz.Digraph:

@@ -8,14 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gradviz.errors import GradvizError, SandboxError
-from gradviz.graph.model import Graph
+from gradviz.model.errors import GradvizError, SandboxError
+from gradviz.model.graph import Graph
 from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.render.svg import to_svg
-from gradviz.runner import run, sandbox_report
 from gradviz.sandbox.probe import complete, describe
+from gradviz.sandbox.run import run, sandbox_report
 
-APP = Path(__file__).with_name("ui") / "streamlit_app.py"
+APP = Path(__file__).with_name("app") / "streamlit_app.py"
 
 
 def _parser() -> argparse.ArgumentParser:

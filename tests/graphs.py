@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import gradviz
-from gradviz.graph.model import Edge, Graph, Node
+from gradviz.model.graph import Edge, Graph, Node
 
 
 def make_node(i: int, kind: str = "op", label: str = "mul", module: str | None = None) -> Node:

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from gradviz.graph.model import Graph, Node
-from gradviz.values import TensorValue
+from gradviz.model.graph import Graph, Node
+from gradviz.model.values import TensorValue
 
 PROGRAMS = Path(__file__).parent / "programs" / "real"
 _BACKWARD_CALLS: tuple[Callable[..., Any], ...] = (

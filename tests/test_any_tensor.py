@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from gradviz import cli
+from gradviz.capture.snapshot import READABLE_DTYPES, snapshot
 from gradviz.render.svg import svg_engine
-from gradviz.values import READABLE_DTYPES, snapshot
 
 Make = Callable[[], torch.Tensor]
 

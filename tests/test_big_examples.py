@@ -11,8 +11,8 @@ import torch
 
 import gradviz
 from gradviz.gallery import EXAMPLES
-from gradviz.graph.budget import fit_budget
-from gradviz.graph.model import Graph
+from gradviz.model.graph import Graph
+from gradviz.views.budget import fit_budget
 from tests.oracle import OracleRun, run_plain, tensor_of
 
 BIG_EXAMPLES = {e.key: e.code for e in EXAMPLES if e.big}

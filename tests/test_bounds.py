@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from gradviz.graph.wire import loads
-from gradviz.limits import Limits
+from gradviz.capture.snapshot import element_budget, snapshot
+from gradviz.model.wire import loads
+from gradviz.sandbox.limits import Limits
 from gradviz.sandbox.program import run_request
 from gradviz.sandbox.request import Request
-from gradviz.values import element_budget, snapshot
 
 LEAVES = (
     "import torch\nxs = [torch.ones(100, requires_grad=True) for _ in range(50)]\n"

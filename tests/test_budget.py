@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from gradviz.graph.budget import BudgetView, budget_view, fit_budget
-from gradviz.graph.collapse import effective_modules
-from gradviz.graph.model import Edge, Graph
+from gradviz.model.graph import Edge, Graph
+from gradviz.views.budget import BudgetView, budget_view, fit_budget
+from gradviz.views.collapse import effective_modules
 from tests.graphs import (
     assert_acyclic,
     chain_graph,

@@ -11,7 +11,7 @@ import torch
 
 import gradviz
 from gradviz.api import record
-from gradviz.values import FULL_VALUE_LIMIT
+from gradviz.capture.snapshot import FULL_VALUE_LIMIT
 
 POLY = """
 import torch
@@ -68,7 +68,7 @@ with record() as rec:
 g = rec.graph
 print(len(g.nodes), len(g.edges), g.nodes[0].kind, g.outputs == [g.nodes[-1].id], flush=True)
 # torch frees Nodes that Python has seen recursively: letting go of this chain used to
-# overflow the C stack. gradviz.recorder.teardown has it freed one Node at a time.
+# overflow the C stack. gradviz.capture.teardown has it freed one Node at a time.
 del rec, g, y, x
 gc.collect()
 print("freed", flush=True)

@@ -15,8 +15,8 @@ import pytest
 
 from gradviz import cli
 from gradviz.render.svg import NO_ENGINE_MESSAGE, svg_engine
-from gradviz.runner import sandbox_report
 from gradviz.sandbox.probe import complete
+from gradviz.sandbox.run import sandbox_report
 
 POLY = (
     "import torch\nx = torch.tensor(2.0, requires_grad=True)\n"

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 import gradviz
-from gradviz.graph.budget import fit_budget
-from gradviz.graph.collapse import (
+from gradviz.model.graph import Edge, Graph
+from gradviz.views.budget import fit_budget
+from gradviz.views.collapse import (
     collapse_modules,
     effective_modules,
     fold_chains,
@@ -19,7 +20,6 @@ from gradviz.graph.collapse import (
     module_tree,
     search,
 )
-from gradviz.graph.model import Edge, Graph
 from tests.graphs import assert_acyclic, chain_graph, edge_set, make_node, record_model, transformer
 
 # -- graphs ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""gradviz.curve against plain PyTorch: f values, autograd slopes and finite differences."""
+"""gradviz.teach.curve against plain PyTorch: f values, autograd slopes and finite differences."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import pytest
 import torch
 
 import gradviz
-from gradviz import curve
-from gradviz.curve import (
+from gradviz.gallery import EXAMPLES, Example, by_key
+from gradviz.model.graph import Graph
+from gradviz.teach import curve
+from gradviz.teach.curve import (
     InputChoice,
     OutputChoice,
     compute_curve,
@@ -17,8 +19,6 @@ from gradviz.curve import (
     evaluate,
     input_value,
 )
-from gradviz.gallery import EXAMPLES, Example, by_key
-from gradviz.graph.model import Graph
 
 POLY = by_key("polynomial").code
 

@@ -8,10 +8,10 @@ import subprocess
 import pytest
 
 import gradviz
-from gradviz.graph.model import Edge, Graph, Node
+from gradviz.model.format import number, shape_text, tensor_text
+from gradviz.model.graph import Edge, Graph, Node
+from gradviz.model.values import TensorValue
 from gradviz.render.dot import RenderOptions, legend_entries, to_dot
-from gradviz.render.format import number, shape_text, tensor_text
-from gradviz.values import TensorValue
 
 POLY = """
 import torch
@@ -157,8 +157,8 @@ def test_quoted_ids_survive_a_layout_engine() -> None:
 
 def test_the_legend_names_every_look_the_graph_has_and_no_other() -> None:
     from gradviz.gallery import EXAMPLES
-    from gradviz.graph.budget import budget_view
     from gradviz.render.dot import look
+    from gradviz.views.budget import budget_view
 
     for example in EXAMPLES:
         graph = gradviz.run(example.code)

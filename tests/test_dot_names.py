@@ -14,11 +14,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 
 import gradviz
-from gradviz.graph.model import Graph
-from gradviz.graph.wire import loads, to_wire
+from gradviz.model.graph import Graph
+from gradviz.model.wire import loads, to_wire
 from gradviz.render.dot import quoted, to_dot
 from gradviz.render.svg import svg_engine
-from gradviz.runner import run
+from gradviz.sandbox.run import run
 
 NASTY = [
     "md.a\\",

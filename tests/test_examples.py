@@ -14,7 +14,7 @@ import torch
 import gradviz
 import gradviz.gallery
 from gradviz.gallery import DEFAULT, EXAMPLES, by_key, matching
-from gradviz.graph.model import Graph, Node
+from gradviz.model.graph import Graph, Node
 from tests.oracle import run_plain, tensor_of
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.graph.model import Graph, Node
+from gradviz.model.graph import Graph, Node
 from tests.oracle import OracleRun, run_plain, tensor_of
 
 BATTERY = {

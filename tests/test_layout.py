@@ -10,12 +10,12 @@ import pytest
 import torch
 
 import gradviz
+from gradviz.app.graph_panel import laid_out
 from gradviz.gallery import by_key
-from gradviz.graph.budget import budget_view
 from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.render.interactive import Overlay, edge_tips, node_tip, payload
 from gradviz.render.layout import LayoutTooSlow, forget_layouts, lay_out
-from gradviz.ui.graph_panel import laid_out
+from gradviz.views.budget import budget_view
 from tests.app.drawing import parse
 
 PROGRAM = (

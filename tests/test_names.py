@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import gradviz
-from gradviz.curve import input_choices, labels, output_choices
 from gradviz.gallery import EXAMPLES, by_key
-from gradviz.graph.names import distinct, numbered, title
+from gradviz.model.names import distinct, numbered, title
+from gradviz.teach.curve import input_choices, labels, output_choices
 
 INTERNAL_ID = re.compile(r"\bn\d+\b")
 

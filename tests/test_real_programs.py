@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.graph.model import Graph, Node
+from gradviz.model.graph import Graph, Node
 from gradviz.teach.cuts import cuts
 from tests.real_oracle import (
     PlainRun,

@@ -15,9 +15,10 @@ import torch
 from torch import nn
 
 import gradviz
-from gradviz.gc_pause import no_gc
-from gradviz.graph.model import Graph, Node
-from gradviz.values import SMALL_TENSOR, SnapshotBatch, TensorValue, flatten, snapshot, snapshots
+from gradviz.capture.gc_pause import no_gc
+from gradviz.capture.snapshot import SMALL_TENSOR, SnapshotBatch, snapshot, snapshots
+from gradviz.model.graph import Graph, Node
+from gradviz.model.values import TensorValue, flatten
 
 
 def _mlp() -> nn.Sequential:

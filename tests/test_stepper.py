@@ -10,6 +10,7 @@ import torch
 
 import gradviz
 from gradviz.gallery import EXAMPLES, by_key
+from gradviz.model.values import TensorValue
 from gradviz.teach.chain_rule import ChainRule, chain_rule, explain_chain_rule, leaves_of
 from gradviz.teach.stepper import (
     backward_steps,
@@ -18,7 +19,6 @@ from gradviz.teach.stepper import (
     graph_at_step,
     graph_upto,
 )
-from gradviz.values import TensorValue
 
 MULTISTEP = """
 import torch

@@ -8,13 +8,13 @@ import torch
 from torch.autograd.functional import jacobian
 
 import gradviz
+from gradviz.capture.replay import NOTE_PREFIX
 from gradviz.gallery import by_key
-from gradviz.graph.model import Graph
-from gradviz.replay import NOTE_PREFIX
+from gradviz.model.graph import Graph
+from gradviz.model.values import TensorValue
 from gradviz.teach.accumulation import accumulation, can_repeat
 from gradviz.teach.cuts import cuts
 from gradviz.teach.vjp import jacobian_fills, one_hot, vjps
-from gradviz.values import TensorValue
 from tests.oracle import accumulate_in_torch, polynomial_refused_again, run_plain
 
 TUTORIALS = Path(__file__).parent / "programs" / "tutorials"

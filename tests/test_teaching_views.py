@@ -10,14 +10,14 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.curve import Overrides
 from gradviz.gallery import by_key
-from gradviz.graph.model import Graph
+from gradviz.model.graph import Graph
 from gradviz.render.teaching_plots import (
     derivatives_figure,
     functional_heatmap,
     optimizer_animation,
 )
+from gradviz.teach.curve import Overrides
 from gradviz.teach.higher_order import (
     create_graph_calls,
     derivative_chain,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.graph.model import Graph, Node
+from gradviz.model.graph import Graph, Node
 from tests.oracle import tensor_of
 
 PROGRAMS = Path(__file__).parent / "programs" / "tutorials"

@@ -17,9 +17,10 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 
 import gradviz
-from gradviz.graph.model import FunctionalCall, Graph
-from gradviz.graph.wire import WireError, WireLimits, from_wire, loads, to_wire
-from gradviz.values import FULL_VALUE_LIMIT, TensorValue, _CopiedValue, snapshot
+from gradviz.capture.snapshot import FULL_VALUE_LIMIT, _CopiedValue, snapshot
+from gradviz.model.graph import FunctionalCall, Graph
+from gradviz.model.values import TensorValue
+from gradviz.model.wire import WireError, WireLimits, from_wire, loads, to_wire
 
 
 def _recorded(program: Callable[[], None]) -> Graph:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Literal
 
-from gradviz.graph.model import Edge, Graph, Node
-from gradviz.graph.names import title
-from gradviz.render.format import shape_text, tensor_lines, tensor_text
-from gradviz.values import TensorValue
+from gradviz.model.format import shape_text, tensor_lines, tensor_text
+from gradviz.model.graph import Edge, Graph, Node
+from gradviz.model.names import title
+from gradviz.model.values import TensorValue
 
 Theme = Literal["light", "dark", "projector"]
 STOPPED_FLAGS = ("no_grad", "detached", "requires_grad_off")

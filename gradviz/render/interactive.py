@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradviz.graph.model import Graph, Node
-from gradviz.graph.names import title
+from gradviz.model.format import shape_text, tensor_text
+from gradviz.model.graph import Graph, Node
+from gradviz.model.names import title
+from gradviz.model.values import TensorValue
 from gradviz.render.dot import PALETTES, RenderOptions
-from gradviz.render.format import shape_text, tensor_text
-from gradviz.values import TensorValue
 
 TIP_ITEMS = 8
 """Elements a tooltip shows of a tensor (then "..."): the Inspector has them all."""

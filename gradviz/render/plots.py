@@ -12,7 +12,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from gradviz.render.format import number
+from gradviz.model.format import number
 
 CURVE_COLOR = "#2563eb"
 TANGENT_COLOR = "#ea580c"

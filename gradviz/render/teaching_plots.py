@@ -14,10 +14,10 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gradviz.graph.model import FunctionalCall
-from gradviz.render.format import element_labels, number
+from gradviz.model.format import element_labels, number
+from gradviz.model.graph import FunctionalCall
+from gradviz.model.values import TensorValue, finite_number, flatten
 from gradviz.render.plots import CURVE_COLOR, POINT_COLOR, TANGENT_COLOR
-from gradviz.values import TensorValue, finite_number, flatten
 
 ANNOTATED_CELLS = 400
 """Past this many cells a heatmap's numbers would be unreadable: hover shows them instead."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from gradviz.render.format import number
+from gradviz.model.format import number
 
 
 def transpose(matrix: list[list[Any]]) -> list[list[Any]]:

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradviz.limits import Limits
 from gradviz.sandbox.layers import Layers, SandboxReport
+from gradviz.sandbox.limits import Limits
 from gradviz.sandbox.request import END, Request
 from gradviz.sandbox.slots import Slots
 

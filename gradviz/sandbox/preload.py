@@ -17,10 +17,9 @@ import torch.autograd.forward_ad
 import torch.func
 import torch.utils.data  # noqa: F401
 
-import gradviz.api
-import gradviz.graph.build
-import gradviz.graph.wire
-import gradviz.replay
+import gradviz.capture.build
+import gradviz.capture.replay
+import gradviz.model.wire
 import gradviz.sandbox.audit
 import gradviz.sandbox.confine
 import gradviz.sandbox.failure  # noqa: F401

@@ -24,27 +24,26 @@ import numpy as np
 import torch
 import torch.autograd.functional as autograd_functional
 
-from gradviz.api import default_roots
-from gradviz.gc_pause import no_gc
-from gradviz.graph.build import build_graph
-from gradviz.graph.model import Graph
-from gradviz.graph.wire import to_wire
-from gradviz.limits import Limits
-from gradviz.recorder import LiveFunctional, Recording, RecordingSession
-from gradviz.render.format import shape_text
-from gradviz.replay import replay
-from gradviz.sandbox.failure import describe
-from gradviz.sandbox.instrument import FILENAME, HOOKS, instrument
-from gradviz.sandbox.plotting import PlottingStub
-from gradviz.sandbox.request import Request
-from gradviz.values import (
+from gradviz.capture import LiveFunctional, Recording, RecordingSession
+from gradviz.capture.build import build_graph, default_roots
+from gradviz.capture.gc_pause import no_gc
+from gradviz.capture.replay import replay
+from gradviz.capture.snapshot import (
     ElementBudget,
     element_budget,
     maybe_snapshot,
     snapshot,
-    summarize,
     tensors_in,
 )
+from gradviz.model.format import shape_text
+from gradviz.model.graph import Graph
+from gradviz.model.values import summarize
+from gradviz.model.wire import to_wire
+from gradviz.sandbox.failure import describe
+from gradviz.sandbox.instrument import FILENAME, HOOKS, instrument
+from gradviz.sandbox.limits import Limits
+from gradviz.sandbox.plotting import PlottingStub
+from gradviz.sandbox.request import Request
 
 DEFAULT_LIMITS = Limits()
 OUTPUT_LIMIT = 1_000_000

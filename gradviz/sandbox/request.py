@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradviz.limits import Limits
+from gradviz.sandbox.limits import Limits
 
 END = b"\n"
 """Ends a child's complete result (JSON never holds a raw newline): the host need not wait

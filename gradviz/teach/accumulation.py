@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gradviz.graph.model import BackwardCall, Event, Graph
-from gradviz.graph.names import name_or_title
-from gradviz.replay import BUTTON
-from gradviz.values import TensorValue
+from gradviz.capture.replay import BUTTON
+from gradviz.model.graph import BackwardCall, Event, Graph
+from gradviz.model.names import name_or_title
+from gradviz.model.values import TensorValue
 
 SHOWN_KINDS = ("backward", "zero_grad")
 """Events that change ``.grad`` (autograd.grad returns its result instead; steps change

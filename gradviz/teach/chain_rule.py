@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gradviz.curve import flat, index_text
-from gradviz.graph.model import BackwardCall, Graph, Node, NodeStep
-from gradviz.graph.names import title
-from gradviz.render.format import number, shape_text
+from gradviz.model.format import number, shape_text
+from gradviz.model.graph import BackwardCall, Graph, Node, NodeStep
+from gradviz.model.names import title
+from gradviz.model.values import TensorValue, finite_number
+from gradviz.teach.curve import flat, index_text
 from gradviz.teach.stepper import (
     arriving_grad,
     derivative_kind,
@@ -20,7 +21,6 @@ from gradviz.teach.stepper import (
     no_local_reason,
     ratios,
 )
-from gradviz.values import TensorValue, finite_number
 
 
 def fraction_text(x: float, precision: int = 4) -> str:

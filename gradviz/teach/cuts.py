@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from gradviz.graph.model import Graph, Node
-from gradviz.graph.names import name_or_title
+from gradviz.model.graph import Graph, Node
+from gradviz.model.names import name_or_title
 
 How = Literal["detach", "data", "no_grad", "requires_grad_off"]
 

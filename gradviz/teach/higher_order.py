@@ -3,7 +3,7 @@
 ``torch.autograd.grad(f, x, create_graph=True)`` returns f′ as a tensor with a graph of its
 own, built by the backward pass; differentiating that graph again gives f″. Everything here
 reads Graphs: which calls form the chain f → f′ → f″, the sub-graph that computes each
-derivative, and (by re-running the program with x overridden, like ``gradviz.curve``) each
+derivative, and (by re-running the program with x overridden, like ``gradviz.teach.curve``) each
 derivative's value at many x, every one of them computed by autograd in the program's run.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from gradviz.curve import Runner, element, labels, numel
-from gradviz.errors import GradvizError
-from gradviz.graph.model import BackwardCall, Graph, Node
-from gradviz.graph.walks import ancestors
+from gradviz.model.errors import GradvizError
+from gradviz.model.graph import BackwardCall, Graph, Node
+from gradviz.model.walks import ancestors
+from gradviz.teach.curve import Runner, element, labels, numel
 
 PRIMES = ("f", "f′", "f″", "f‴")
 """Names of the derivatives by order (beyond: f⁽ⁿ⁾)."""

@@ -13,9 +13,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gradviz.curve import Overrides, Runner, element, flat, index_text, labels, numel
-from gradviz.errors import GradvizError
-from gradviz.graph.model import BackwardCall, Graph
+from gradviz.model.errors import GradvizError
+from gradviz.model.graph import BackwardCall, Graph
+from gradviz.teach.curve import Overrides, Runner, element, flat, index_text, labels, numel
 
 MAX_ELEMENTS = 64
 """Elements of one parameter offered as a choice."""

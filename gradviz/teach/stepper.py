@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from gradviz.curve import flat
-from gradviz.graph.model import Graph, Node, NodeStep
-from gradviz.values import TensorValue, finite_number
+from gradviz.model.graph import Graph, Node, NodeStep
+from gradviz.model.values import TensorValue, finite_number
+from gradviz.teach.curve import flat
 
 ELEMENTWISE_OPS = frozenset(
     """Abs Acos Acosh Add Addcdiv Addcmul Alias Asin Asinh Atan Atan2 Atanh Ceil Clamp ClampMax

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gradviz.graph.model import BackwardCall, Graph, Node
-from gradviz.graph.names import name_or_title
-from gradviz.render.format import element_labels
-from gradviz.replay import BUTTON
-from gradviz.values import TensorValue, flatten
+from gradviz.capture.replay import BUTTON
+from gradviz.model.format import element_labels
+from gradviz.model.graph import BackwardCall, Graph, Node
+from gradviz.model.names import name_or_title
+from gradviz.model.values import TensorValue, flatten
 
 MAX_LEAVES = 4
 """Leaves shown per call (a model's many parameters would each get a Jacobian)."""

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 import gradviz
 from gradviz.gallery import by_key
-from gradviz.graph.model import Graph
+from gradviz.model.graph import Graph
 from tests.app.drawing import drawing
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

@@ -12,9 +12,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from gradviz.graph.names import distinct
-from gradviz.render.format import number
-from gradviz.ui.big_graph import MAX_HITS
+from gradviz.app.big_graph import MAX_HITS
+from gradviz.model.format import number
+from gradviz.model.names import distinct
 from tests.app.drawing import drawing
 from tests.app.helpers import captions, drawn, drawn_edges, full, inspector, open_example
 
@@ -228,9 +228,9 @@ def walkthrough_page() -> None:
     import streamlit as st
 
     import gradviz
+    from gradviz.app.graph_panel import graph_panel
     from gradviz.gallery import by_key
     from gradviz.render.dot import RenderOptions
-    from gradviz.ui.graph_panel import graph_panel
 
     graph = gradviz.run(by_key("deep_chain").code)
     render = replace(

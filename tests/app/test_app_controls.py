@@ -131,7 +131,7 @@ def test_choosing_an_element_of_a_non_scalar_output() -> None:
 
 
 def test_no_curve_for_a_slow_program(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gradviz.ui import plot_panel
+    from gradviz.app import plot_panel
 
     monkeypatch.setattr(plot_panel, "CURVE_BUDGET", 0.0)
     at = open_app()

@@ -110,7 +110,7 @@ def test_internal_error_has_no_traceback(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_a_bug_in_a_panel_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gradviz.ui import plot_panel
+    from gradviz.app import plot_panel
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("panel detail")

@@ -10,9 +10,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from gradviz.capture.snapshot import snapshot
 from gradviz.gallery import EXAMPLES, Example
-from gradviz.render.format import tensor_lines
-from gradviz.values import snapshot
+from gradviz.model.format import tensor_lines
 from tests.app.editor import program_text
 from tests.app.helpers import APP, dot_text
 from tests.oracle import run_plain

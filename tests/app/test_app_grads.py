@@ -8,9 +8,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch.autograd.functional import jacobian
 
+from gradviz.capture.snapshot import snapshot
 from gradviz.gallery import by_key
-from gradviz.render.format import number, tensor_text
-from gradviz.values import snapshot
+from gradviz.model.format import number, tensor_text
 from tests.app.drawing import payloads
 from tests.app.editor import program_text
 from tests.app.helpers import (

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 import gradviz
 from gradviz.gallery import by_key
-from gradviz.render.format import number
+from gradviz.model.format import number
 from tests.app.drawing import drawing
 from tests.app.helpers import APP, open_example
 from tests.oracle import run_plain

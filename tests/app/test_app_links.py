@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 from streamlit.testing.v1 import AppTest
 
-from gradviz.graph.names import title
-from gradviz.render.format import number
+from gradviz.model.format import number
+from gradviz.model.names import title
 from tests.app.helpers import APP, accumulation_table, dot_text, drawn, full, open_example
 
 

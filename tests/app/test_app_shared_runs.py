@@ -11,8 +11,8 @@ import json
 import pytest
 
 import gradviz
+from gradviz.app import runs
 from gradviz.gallery import by_key
-from gradviz.ui import runs
 from tests.app.helpers import open_program
 
 

@@ -14,11 +14,11 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import gradviz
+from gradviz.capture.snapshot import snapshot
 from gradviz.gallery import by_key
+from gradviz.model.format import number, tensor_block, tensor_lines, tensor_text
 from gradviz.render.dot import PALETTES
-from gradviz.render.format import number, tensor_block, tensor_lines, tensor_text
 from gradviz.teach.chain_rule import fraction_text
-from gradviz.values import snapshot
 from tests.app.drawing import drawing
 from tests.app.editor import type_program
 from tests.app.helpers import APP, markdown_text, open_app

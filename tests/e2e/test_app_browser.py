@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 import gradviz
 from gradviz.gallery import DEFAULT, by_key
-from gradviz.render.format import number
+from gradviz.model.format import number
 from gradviz.render.svg import svg_engine
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.helpers import (

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 import gradviz
 from gradviz.gallery import by_key
-from gradviz.graph.budget import DEFAULT_BUDGET, budget_view
+from gradviz.views.budget import DEFAULT_BUDGET, budget_view
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.helpers import (
     GRAPH_TEXT_PX,

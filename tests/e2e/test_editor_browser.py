@@ -10,7 +10,7 @@ import torch
 from playwright.sync_api import Page, expect
 
 from gradviz.gallery import DEFAULT
-from gradviz.render.format import number
+from gradviz.model.format import number
 from tests.e2e.helpers import (
     editor,
     editor_input,

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import gradviz
-from gradviz.errors import (
+from gradviz.model.errors import (
     GradvizError,
     LimitExceeded,
     ProgramCrashed,
@@ -34,8 +34,8 @@ from gradviz.errors import (
     ProgramSyntaxError,
     RefusedError,
 )
-from gradviz.graph.model import Graph
-from gradviz.limits import Limits
+from gradviz.model.graph import Graph
+from gradviz.sandbox.limits import Limits
 from gradviz.sandbox.pool import Pool
 
 CANARY_TEXT = "canary-file-7f3a9"

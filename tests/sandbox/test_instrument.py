@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.graph.model import Graph
+from gradviz.model.graph import Graph
 from gradviz.sandbox.instrument import FILENAME, _Rewrite, instrument
 
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import gradviz
-from gradviz.errors import LimitExceeded, RunCancelled
-from gradviz.limits import Limits
+from gradviz.model.errors import LimitExceeded, RunCancelled
+from gradviz.sandbox.limits import Limits
 from gradviz.sandbox.pool import Pool
 
 

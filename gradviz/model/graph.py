@@ -1,0 +1,228 @@
+"""The Graph: plain, JSON-serializable data describing what autograd did.
+
+Renderers and front ends read only these dataclasses; they never see a live tensor or
+``grad_fn``. Everything they show was captured here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from gradviz.model.values import Nested, TensorValue
+
+JSON_VERSION = 1
+
+NodeKind = Literal["leaf", "op", "constant"]
+EdgeKind = Literal["grad", "constant", "cut"]
+"""``grad``: autograd edge; ``constant``: a tensor not requiring grad fed an op;
+``cut``: tracking stopped here (no_grad, detach, requires_grad_(False))."""
+
+
+@dataclass
+class Node:
+    """One node of the drawn graph: a leaf tensor, an autograd op, or a constant tensor."""
+
+    id: str
+    kind: NodeKind
+    name: str | None
+    """The variable (or parameter path) the program bound this tensor to, if any."""
+    op: str | None
+    """The grad_fn class name (``MulBackward0``); None for leaves and constants."""
+    label: str
+    """A friendly operation name (``mul``, ``pow``), or what made a constant (``zeros``)."""
+    shape: list[int]
+    dtype: str
+    requires_grad: bool
+    value: TensorValue | None = None
+    grad: TensorValue | None = None
+    """Leaf: its ``.grad``. Other nodes: d root / d this tensor from the last backward
+    call that reached it."""
+    saved: dict[str, str | TensorValue] = field(default_factory=dict)
+    """The tensors and arguments autograd saved for this op's backward (``self``, ``other``)."""
+    flags: list[str] = field(default_factory=list)
+    """Among: output, no_grad, detached, requires_grad_off, create_graph, internal,
+    grad_not_accumulated, shared_storage."""
+    module: str | None = None
+    """Path of the module whose forward produced this node (``encoder.0``), if any."""
+    seq: int | None = None
+    """Creation order of the tensor in the program, when recorded."""
+    line: int | None = None
+    """Program line that created it, when recorded."""
+    num_outputs: int = 1
+    stopped_line: int | None = None
+    """Program line that switched requires_grad off on it in place, if one did."""
+
+
+@dataclass(slots=True)
+class Edge:
+    """Data flows from ``src`` (an input) to ``dst`` (the op consuming it)."""
+
+    src: str
+    dst: str
+    position: int = 0
+    """Which input of ``dst`` this is."""
+    kind: EdgeKind = "grad"
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class NodeStep:
+    """What one node did during a backward call."""
+
+    node: str
+    grad_in: list[TensorValue | None]
+    """Gradient arriving at the node: d root / d each of its outputs."""
+    grad_out: list[TensorValue | None]
+    """Gradient the node sent to each of its inputs (next_functions order)."""
+
+
+@dataclass
+class BackwardCall:
+    """One ``backward()`` / ``autograd.grad`` run, in the order the engine executed nodes."""
+
+    kind: Literal["backward", "grad", "auto"]
+    root: str | None
+    roots: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    steps: list[NodeStep] = field(default_factory=list)
+    gradient: list[TensorValue | None] = field(default_factory=list)
+    """The ``gradient=`` / ``grad_outputs=`` given per root (None: implicit ones)."""
+    inputs: list[str | None] = field(default_factory=list)
+    """For autograd.grad: the node of each input."""
+    results: list[TensorValue | None] = field(default_factory=list)
+    """For autograd.grad: the gradient returned for each input."""
+    result_nodes: list[str | None] = field(default_factory=list)
+    """For autograd.grad with create_graph: the graph node of each returned gradient."""
+    create_graph: bool = False
+    retain_graph: bool = False
+    root_value: TensorValue | None = None
+    leaf_grads: dict[str, TensorValue | None] = field(default_factory=dict)
+    """Each leaf's ``.grad`` right after this call."""
+    leaf_values: dict[str, TensorValue] = field(default_factory=dict)
+    """Each leaf's value at the time of this call."""
+    line: int | None = None
+    jacobians: dict[str, TensorValue] = field(default_factory=dict)
+    """For a non-scalar root given a gradient v: J = d root / d leaf per leaf id, where
+    small, so that the call can be shown as the vector-Jacobian product vᵀJ."""
+    origin: str | None = None
+    """``jacobian``/``hessian``/... when torch.autograd.functional made this call."""
+
+
+@dataclass
+class Event:
+    """Something that changed leaves' gradients or values, in program order."""
+
+    kind: Literal["backward", "grad", "zero_grad", "step"]
+    line: int | None
+    leaf_grads: dict[str, TensorValue | None] = field(default_factory=dict)
+    leaf_values: dict[str, TensorValue] = field(default_factory=dict)
+    call: int | None = None
+    """Index into ``backward_calls`` for backward/grad events."""
+
+
+@dataclass
+class FunctionalCall:
+    """A call of torch.autograd.functional.jacobian or hessian on a program's function."""
+
+    kind: Literal["jacobian", "hessian"]
+    function: str
+    inputs: list[TensorValue]
+    result: TensorValue | None
+    """The Jacobian (output dims × input dims) or Hessian (input dims × input dims)."""
+    line: int | None = None
+
+
+@dataclass
+class Graph:
+    """Everything gradviz captured of one program (or one ``record()`` block)."""
+
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    backward_calls: list[BackwardCall] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    stdout: str = ""
+    result: str | None = None
+    """repr of the program's last bare expression (a notebook's ``Out``)."""
+    echoes: list[tuple[int, str]] = field(default_factory=list)
+    """(line, repr) of every top-level bare expression, like one notebook cell per line."""
+    notes: list[str] = field(default_factory=list)
+    """Things the user should know: backward was run automatically, an output is not scalar."""
+    functional_calls: list[FunctionalCall] = field(default_factory=list)
+    version: int = JSON_VERSION
+    module_classes: dict[str, str] = field(default_factory=dict)
+    """Class name of each module path nodes belong to, and of its parents
+    (``encoder.0`` -> ``Linear``): identical blocks have the same classes."""
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id (KeyError if absent)."""
+        return self.index()[node_id]
+
+    def index(self) -> dict[str, Node]:
+        """Nodes by id."""
+        return {n.id: n for n in self.nodes}
+
+    def find(self, name: str) -> list[Node]:
+        """Nodes bound to this variable name, in creation order."""
+        return [n for n in self.nodes if n.name == name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form (see ``to_json``)."""
+        return {
+            "version": self.version,
+            "nodes": [_node_dict(n) for n in self.nodes],
+            "edges": [asdict(e) for e in self.edges],
+            "outputs": list(self.outputs),
+            "backward_calls": [_call_dict(c) for c in self.backward_calls],
+            "events": [_event_dict(e) for e in self.events],
+            "stdout": self.stdout,
+            "result": self.result,
+            "echoes": [list(e) for e in self.echoes],
+            "notes": list(self.notes),
+            "functional_calls": [asdict(f) for f in self.functional_calls],
+            "module_classes": dict(self.module_classes),
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        """JSON version 1: node ``value``/``grad`` are nested lists (null when summarized)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+
+def _data(value: TensorValue | None) -> Nested | None:
+    return None if value is None else value.data
+
+
+def _value_dict(value: TensorValue | None) -> dict[str, Any] | None:
+    return None if value is None else asdict(value)
+
+
+def _node_dict(node: Node) -> dict[str, Any]:
+    out = asdict(node)
+    # The spec's flat fields: full nested lists, with the summary beside them.
+    out["value"] = _data(node.value)
+    out["grad"] = _data(node.grad)
+    out["value_summary"] = _value_dict(node.value) if node.value and node.value.summary else None
+    out["grad_summary"] = _value_dict(node.grad) if node.grad and node.grad.summary else None
+    out["saved"] = {k: (v if isinstance(v, str) else _value_dict(v)) for k, v in node.saved.items()}
+    return out
+
+
+def _grads_dict(grads: dict[str, TensorValue | None]) -> dict[str, Nested | None]:
+    return {k: _data(v) for k, v in grads.items()}
+
+
+def _call_dict(call: BackwardCall) -> dict[str, Any]:
+    out = asdict(call)
+    out["leaf_grads"] = _grads_dict(call.leaf_grads)
+    out["leaf_values"] = {k: v.data for k, v in call.leaf_values.items()}
+    out["jacobians"] = {k: v.data for k, v in call.jacobians.items()}
+    return out
+
+
+def _event_dict(event: Event) -> dict[str, Any]:
+    out = asdict(event)
+    out["leaf_grads"] = _grads_dict(event.leaf_grads)
+    out["leaf_values"] = {k: v.data for k, v in event.leaf_values.items()}
+    return out

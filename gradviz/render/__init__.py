@@ -1,0 +1,1 @@
+"""How a Graph is drawn: DOT, the laid-out SVG and its interactive payload, and the plots."""
