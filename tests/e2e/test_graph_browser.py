@@ -16,7 +16,7 @@ from gradviz.gallery import by_key
 from gradviz.model.names import distinct
 from gradviz.render.dot import PALETTES
 from tests.e2e.conftest import SCREENSHOTS
-from tests.e2e.helpers import graph_svg, open_app, settle
+from tests.e2e.helpers import RUN_BUTTON, SET_PROGRAM, graph_svg, open_app, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -240,3 +240,36 @@ def test_a_dark_page_gets_the_dark_graph_unless_the_user_chose_light(
     expect(graph_svg(page)).to_be_visible()
     settle(page)
     assert page.evaluate(background) == PALETTES["light"].background
+
+
+def test_a_graph_drawn_while_its_canvas_has_no_size_is_fitted_once_it_has_one(
+    page: Page, app_url: str
+) -> None:
+    """A graph that arrives while its canvas is not laid out (a hidden or collapsed column;
+    seen after quick program switches) is drawn, not an error, and fitted when shown."""
+    open_app(page, app_url)
+    page.add_style_tag(content=".gv-canvas { display: none !important; }")
+    code = by_key("diamond").code
+    page.evaluate(SET_PROGRAM, code)
+    page.locator(RUN_BUTTON).click()
+    want = len(gradviz.run(code).nodes)
+    page.wait_for_function(
+        "(want) => document.querySelectorAll('.gv-canvas svg g.node').length === want", arg=want
+    )
+    settle(page)
+    page.evaluate(
+        "() => document.querySelectorAll('style').forEach(s => "
+        "s.textContent.includes('.gv-canvas { display: none') && s.remove())"
+    )
+    expect(graph_svg(page)).to_be_visible()
+    expect(page.get_by_text("BidiComponent Error")).to_have_count(0)
+    # fitted: the whole drawing inside the canvas
+    page.wait_for_function(
+        """() => {
+          const canvas = document.querySelector('.gv-canvas').getBoundingClientRect();
+          const drawn = document.querySelector('.gv-canvas .svg-pan-zoom_viewport')
+            .getBoundingClientRect();
+          return drawn.width > 20 && drawn.left >= canvas.left - 1 &&
+                 drawn.right <= canvas.right + 1 && drawn.bottom <= canvas.bottom + 1;
+        }"""
+    )

@@ -56,8 +56,8 @@ class GraphView {
     for (const [text, title, action] of [
       ["Fit", "Fit the graph (f, or double-click)", () => this.fit()],
       ["100%", "Actual size", () => this.actualSize()],
-      ["+", "Zoom in (+)", () => this.zoom.zoomIn()],
-      ["−", "Zoom out (-)", () => this.zoom.zoomOut()],
+      ["+", "Zoom in (+)", () => this.zoom?.zoomIn()],
+      ["−", "Zoom out (-)", () => this.zoom?.zoomOut()],
     ]) {
       const button = make("button", "", text);
       button.type = "button";
@@ -70,6 +70,22 @@ class GraphView {
     this.nodes = titled(this.svg, "g.node");
     this.edges = titled(this.svg, "g.edge");
     this.canvas.style.height = `${canvasHeight(this.canvas, data)}px`;
+    this.zoom = null;
+    this.first = data;
+    this.listen(data);
+    this.ready();
+  }
+
+  hasSize() {
+    return this.canvas.clientWidth > 0 && this.canvas.clientHeight > 0;
+  }
+
+  ready() {
+    // svg-pan-zoom measures the canvas when it starts: started in a canvas with no size (not
+    // laid out yet, or hidden) it keeps a zero scale and every later zoom throws. So it starts
+    // once the canvas has a size, with the graph's first view.
+    if (this.zoom) return true;
+    if (!this.hasSize()) return false;
     this.zoom = window.svgPanZoom(this.svg, {
       zoomEnabled: true,
       dblClickZoomEnabled: false,
@@ -80,8 +96,8 @@ class GraphView {
       maxZoom: 60,
       zoomScaleSensitivity: 0.3,
     });
-    this.startView(data);
-    this.listen(data);
+    this.startView(this.data || this.first);
+    return true;
   }
 
   startView(data) {
@@ -133,15 +149,18 @@ class GraphView {
     this.canvas.addEventListener("mouseleave", () => this.tip.classList.add("gv-hidden"));
     this.root.addEventListener("keydown", (e) => this.key_(e));
     this.resized = new ResizeObserver(() => {
-      this.zoom.resize();
+      // A hidden canvas is not measured: the drawing keeps its view for when it is shown.
+      if (this.hasSize() && this.ready()) this.zoom.resize();
     });
     this.resized.observe(this.canvas);
     this.onWindow = () => {
       const height = canvasHeight(this.canvas, this.data || data);
       if (Math.abs(height - this.canvas.clientHeight) > 2) {
         this.canvas.style.height = `${height}px`;
-        this.zoom.resize();
-        this.startView(this.data || data);
+        if (this.hasSize() && this.ready()) {
+          this.zoom.resize();
+          this.startView(this.data || data);
+        }
       }
     };
     window.addEventListener("resize", this.onWindow);
@@ -171,7 +190,7 @@ class GraphView {
         const box = this.svg.getBoundingClientRect();
         const x = (e.touches[0].clientX + e.touches[1].clientX) / 2 - box.left;
         const y = (e.touches[0].clientY + e.touches[1].clientY) / 2 - box.top;
-        this.zoom.zoomAtPointBy(now / pinch.spread, { x, y });
+        this.zoom?.zoomAtPointBy(now / pinch.spread, { x, y });
       }
       pinch.spread = now;
     }, { capture: true, passive: false });
@@ -186,8 +205,8 @@ class GraphView {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const steps = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
     if (e.key === "f") this.fit();
-    else if (e.key === "+" || e.key === "=") this.zoom.zoomIn();
-    else if (e.key === "-") this.zoom.zoomOut();
+    else if (e.key === "+" || e.key === "=") this.zoom?.zoomIn();
+    else if (e.key === "-") this.zoom?.zoomOut();
     else if (e.key === "0") this.actualSize();
     else if (e.key in steps && this.data?.stepping) this.api.setTriggerValue?.("step", steps[e.key]);
     else return;
@@ -213,12 +232,14 @@ class GraphView {
   }
 
   fit() {
+    if (!this.hasSize() || !this.ready()) return;
     this.zoom.resize();
     this.zoom.fit();
     this.zoom.center();
   }
 
   actualSize() {
+    if (!this.zoom) return;
     const real = this.zoom.getSizes().realZoom;
     if (real > 0) this.zoom.zoom(this.zoom.getZoom() / real);
   }
@@ -278,7 +299,7 @@ class GraphView {
 
   bringIntoView(id) {
     const g = this.nodes.get(id)?.[0];
-    if (!g) return;
+    if (!g || !this.zoom || !this.hasSize()) return;
     const node = g.getBoundingClientRect();
     const view = this.canvas.getBoundingClientRect();
     const inside =
@@ -294,7 +315,7 @@ class GraphView {
   destroy() {
     window.removeEventListener("resize", this.onWindow);
     this.resized.disconnect();
-    this.zoom.destroy();
+    this.zoom?.destroy();
   }
 }
 
