@@ -67,7 +67,7 @@ def test_heatmap_of_a_gradient() -> None:
     (2 * (3 * x + 2) ** 2).mean().backward()
     assert x.grad is not None
     data = x.grad.tolist()
-    fig = heatmap_figure(data, title="x.grad", precision=3)
+    fig = heatmap_figure(data, meta={"kind": "heatmap", "title": "x.grad"}, precision=3)
     heat = fig.data[0]
     assert [list(r) for r in heat.z] == data
     assert [list(r) for r in heat.text] == [["10", "16", "22"], ["22", "16", "10"]]

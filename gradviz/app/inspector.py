@@ -54,7 +54,12 @@ def show_tensor(value: TensorValue | None, what: str, display: Display, empty: s
         return
     if len(value.shape) == 2 and value.numel <= 400 and isinstance(value.data, list):
         matrix: list[list[Any]] = value.data
-        fig = heatmap_figure(matrix, title=what, precision=precision, font_size=display.font_size)
+        fig = heatmap_figure(
+            matrix,
+            meta={"kind": "heatmap", "title": what},  # headed by the page, not drawn
+            precision=precision,
+            font_size=display.font_size,
+        )
         show_figure(fig, display, theme=None)
         return
     items = flat(value) or []

@@ -14,7 +14,7 @@ from gradviz.app.options import Display
 from gradviz.model.format import number, shape_text, tensor_text
 from gradviz.model.graph import Graph
 from gradviz.model.values import TensorValue
-from gradviz.render.vjp_plots import matrix_figure, transpose
+from gradviz.render.plots import heatmap_figure, transpose
 from gradviz.teach.vjp import JacobianFill, Vjp, jacobian_fills, vjps
 
 COLUMNS_OF_JT = "columns of Jᵀ"
@@ -77,10 +77,11 @@ def vjp_view(item: Vjp, display: Display) -> None:
     )
     if item.jacobian is not None:
         rows, cols = ends.element_labels()
-        figure = matrix_figure(
+        figure = heatmap_figure(
             [list(row) for row in item.jacobian],
-            rows,
-            cols,
+            row_labels=rows,
+            col_labels=cols,
+            colorbar=False,
             title=f"J = ∂{ends.root_label} / ∂{ends.leaf_label}",
             meta={
                 "kind": "vjp",
@@ -150,10 +151,11 @@ def fill_view(fill: JacobianFill, position: int, display: Display) -> None:
     else:
         figure_matrix, row_labels, col_labels = matrix, rows, cols
         title, highlight = f"J after call {shown} of {count}", {"highlight_row": last}
-    figure = matrix_figure(
+    figure = heatmap_figure(
         figure_matrix,
-        row_labels,
-        col_labels,
+        row_labels=row_labels,
+        col_labels=col_labels,
+        colorbar=False,
         title=title,
         meta={
             "kind": "jacobian_fill",

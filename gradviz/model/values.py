@@ -5,8 +5,15 @@ host rebuilds them from the sandbox's JSON."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+
+def numel(shape: Sequence[int]) -> int:
+    """Elements of a tensor of this shape (1 for a 0-d one)."""
+    return math.prod(shape)
+
 
 Nested = Any
 """A nested list of numbers (or a bare number for a 0-d tensor). Non-finite numbers are the
@@ -39,10 +46,7 @@ class TensorValue:
 
     @property
     def numel(self) -> int:
-        n = 1
-        for size in self.shape:
-            n *= size
-        return n
+        return numel(self.shape)
 
 
 def flatten(data: Nested) -> list[Any]:

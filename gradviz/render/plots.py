@@ -13,6 +13,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from gradviz.model.format import number
+from gradviz.model.values import finite_number
 
 CURVE_COLOR = "#2563eb"
 TANGENT_COLOR = "#ea580c"
@@ -128,42 +129,74 @@ CELL_DIGITS = 3
 def heatmap_figure(
     matrix: Sequence[Sequence[Any]],
     *,
-    title: str = "",
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    title: str | None = None,
+    meta: dict[str, Any] | None = None,
     precision: int = 4,
     font_size: int = 13,
+    highlight_row: int | None = None,
+    highlight_col: int | None = None,
+    colorbar: bool = True,
 ) -> go.Figure:
-    """A 2-D tensor as a heatmap, its numbers in the cells when they fit, on hover always.
+    """A matrix as a heatmap (the Inspector's 2-D tensors, Jacobians and Hessians, a VJP's J),
+    its numbers in the cells when they fit, on hover always.
 
-    Non-numbers (``"nan"``, ``"inf"`` from JSON-safe snapshots) are left blank in the colours
-    and written in the cell. The colour scale is diverging and centred on zero, so signs read
-    at a glance. ``title`` names the figure (``layout.meta``) but is not drawn: the page heads
-    it.
+    Cells hold ``CELL_DIGITS`` digits up to ``CELL_TEXT_COLUMNS`` columns; hover shows
+    ``precision`` digits. Non-numbers (``"nan"``, ``"inf"`` from JSON-safe snapshots) are left
+    blank in the colours and written out; None (not computed yet) is blank. The colour scale
+    is diverging and centred on zero, so signs read at a glance. Rows and columns are indexed
+    (about ten ticks an axis) unless labelled; one row or column can be outlined.
+    ``title`` is drawn when given (a page that heads the figure itself leaves it out).
     """
-    z = [[v if isinstance(v, (int, float)) else None for v in row] for row in matrix]
-    text = [[number(v, precision) for v in row] for row in matrix]
+    z = [[finite_number(v) for v in row] for row in matrix]
+    text = [["" if v is None else number(v, precision) for v in row] for row in matrix]
+    cell = [
+        ["" if v is None else number(v, min(precision, CELL_DIGITS)) for v in row] for row in matrix
+    ]
     rows, cols = len(z), max((len(r) for r in z), default=0)
-    in_cells = cols <= CELL_TEXT_COLUMNS
-    cell = [[number(v, min(precision, CELL_DIGITS)) for v in row] for row in matrix]
     fig = go.Figure(
         go.Heatmap(
             z=z,
+            x=list(col_labels) if col_labels is not None else None,
+            y=list(row_labels) if row_labels is not None else None,
             text=text,
             customdata=cell,
-            texttemplate="%{customdata}" if in_cells else "",
+            texttemplate="%{customdata}" if cols <= CELL_TEXT_COLUMNS else "",
+            textfont={"size": font_size},
             colorscale="RdBu",
             zmid=0,
-            hovertemplate="[%{y}, %{x}] = %{text}<extra></extra>",
+            hovertemplate="%{y} / %{x}: %{text}<extra></extra>",
+            showscale=colorbar,
         )
     )
+    outline = {"type": "rect", "xref": "x", "yref": "y", "line": {"width": 4, "color": "black"}}
+    if highlight_row is not None:
+        box = {"x0": -0.5, "x1": cols - 0.5, "y0": highlight_row - 0.5, "y1": highlight_row + 0.5}
+        fig.add_shape(**outline, **box)
+    if highlight_col is not None:
+        box = {"x0": highlight_col - 0.5, "x1": highlight_col + 0.5, "y0": -0.5, "y1": rows - 0.5}
+        fig.add_shape(**outline, **box)
+
+    def axis(labels: Sequence[str] | None, count: int) -> dict[str, Any]:
+        return {"type": "category"} if labels is not None else {"dtick": _tick_step(count)}
+
+    top = 90 if title else 30
     fig.update_layout(
+        title={"text": title} if title else None,
         font={"size": font_size},
-        yaxis={"autorange": "reversed", "dtick": _tick_step(rows)},
-        xaxis={"dtick": _tick_step(cols), "side": "top"},
-        height=max(180, min(600, 60 + 40 * rows)),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        meta={"kind": "heatmap", "title": title},
+        yaxis={"autorange": "reversed", **axis(row_labels, rows)},
+        xaxis={"side": "top", **axis(col_labels, cols)},
+        height=max(200, min(700, top + 40 + (24 + font_size) * rows)),
+        margin={"l": 10, "r": 10, "t": top, "b": 10},
+        meta=meta if meta is not None else {"kind": "heatmap", "title": title},
     )
     return fig
+
+
+def transpose(matrix: list[list[Any]]) -> list[list[Any]]:
+    """Rows as columns (Jᵀ drawn from J)."""
+    return [list(col) for col in zip(*matrix, strict=True)] if matrix else []
 
 
 def _tick_step(count: int) -> int:

@@ -16,60 +16,18 @@ from plotly.subplots import make_subplots
 
 from gradviz.model.format import element_labels, number
 from gradviz.model.graph import FunctionalCall
-from gradviz.model.values import TensorValue, finite_number, flatten
-from gradviz.render.plots import CURVE_COLOR, POINT_COLOR, TANGENT_COLOR
+from gradviz.model.values import TensorValue, flatten, numel
+from gradviz.render.plots import CURVE_COLOR, POINT_COLOR, TANGENT_COLOR, heatmap_figure
 
-ANNOTATED_CELLS = 400
-"""Past this many cells a heatmap's numbers would be unreadable: hover shows them instead."""
 SERIES_COLORS = (CURVE_COLOR, TANGENT_COLOR, "#16a34a", "#9333ea", "#0891b2")
-
-
-def _numel(shape: Sequence[int]) -> int:
-    return math.prod(shape)
 
 
 def matrix_of(value: TensorValue, out_shape: Sequence[int]) -> list[list[Any]]:
     """A Jacobian-like tensor (out dims × in dims) as rows (one per output element)."""
     flat = flatten(value.data)
-    rows = max(_numel(out_shape), 1)
+    rows = max(numel(out_shape), 1)
     cols = len(flat) // rows
     return [flat[r * cols : (r + 1) * cols] for r in range(rows)]
-
-
-def heatmap(
-    matrix: list[list[Any]],
-    row_labels: list[str],
-    col_labels: list[str],
-    title: str,
-    precision: int = 3,
-    font_size: int = 13,
-) -> go.Figure:
-    """An annotated heatmap: every cell shows its number (hover only, when there are many)."""
-    z = [[finite_number(v) for v in row] for row in matrix]
-    text = [[number(v, precision) for v in row] for row in matrix]
-    cells = sum(len(row) for row in matrix)
-    figure = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=col_labels,
-            y=row_labels,
-            text=text,
-            texttemplate="%{text}" if cells <= ANNOTATED_CELLS else None,
-            textfont={"size": font_size},
-            colorscale="RdBu",
-            zmid=0,
-            hovertemplate="%{y} / %{x}: %{text}<extra></extra>",
-        )
-    )
-    figure.update_layout(
-        title={"text": title},
-        font={"size": font_size},
-        yaxis={"autorange": "reversed", "type": "category"},
-        xaxis={"type": "category", "side": "bottom"},
-        height=max(260, min(720, 140 + (28 + font_size) * len(matrix))),
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-    )
-    return figure
 
 
 def functional_heatmap(call: FunctionalCall, precision: int = 3, font_size: int = 13) -> go.Figure:
@@ -92,7 +50,14 @@ def functional_heatmap(call: FunctionalCall, precision: int = 3, font_size: int 
         rows = element_labels(out_shape, f"{call.function}(x)")
         title = f"Jacobian of {call.function}: ∂ output / ∂ input"
         axis_rows = "output element"
-    figure = heatmap(matrix, rows, cols, title, precision, font_size)
+    figure = heatmap_figure(
+        matrix,
+        row_labels=rows,
+        col_labels=cols,
+        title=title,
+        precision=precision,
+        font_size=font_size,
+    )
     figure.update_layout(
         xaxis_title="input element",
         yaxis_title=axis_rows,

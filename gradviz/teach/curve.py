@@ -20,7 +20,7 @@ import torch
 from gradviz.model.errors import GradvizError
 from gradviz.model.graph import Graph, Node
 from gradviz.model.names import distinct, short
-from gradviz.model.values import TensorValue, finite_number, flatten
+from gradviz.model.values import TensorValue, finite_number, flatten, numel
 from gradviz.model.walks import ancestors
 
 Overrides = dict[int, dict[int, float]]
@@ -79,10 +79,6 @@ class Curve:
 
 
 # -- reading numbers out of a Graph ----------------------------------------------------------
-def numel(shape: Sequence[int]) -> int:
-    return math.prod(shape)
-
-
 def flat(value: TensorValue | None) -> list[Any] | None:
     """A snapshot's elements in row-major order (None if only a summary was kept)."""
     if value is None or value.data is None:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 
 from gradviz.model.errors import GradvizError
 from gradviz.model.graph import BackwardCall, Graph, Node
+from gradviz.model.values import numel
 from gradviz.model.walks import ancestors
-from gradviz.teach.curve import Runner, element, labels, numel
+from gradviz.teach.curve import Runner, element, labels
 
 PRIMES = ("f", "f′", "f″", "f‴")
 """Names of the derivatives by order (beyond: f⁽ⁿ⁾)."""

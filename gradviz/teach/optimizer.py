@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from gradviz.model.errors import GradvizError
 from gradviz.model.graph import BackwardCall, Graph
-from gradviz.teach.curve import Overrides, Runner, element, flat, index_text, labels, numel
+from gradviz.model.values import numel
+from gradviz.teach.curve import Overrides, Runner, element, flat, index_text, labels
 
 MAX_ELEMENTS = 64
 """Elements of one parameter offered as a choice."""

@@ -16,7 +16,7 @@ from gradviz.capture.replay import BUTTON
 from gradviz.model.format import element_labels
 from gradviz.model.graph import BackwardCall, Graph, Node
 from gradviz.model.names import name_or_title
-from gradviz.model.values import TensorValue, flatten
+from gradviz.model.values import TensorValue, flatten, numel
 
 MAX_LEAVES = 4
 """Leaves shown per call (a model's many parameters would each get a Jacobian)."""
@@ -27,10 +27,6 @@ def floats(value: TensorValue | None) -> list[float] | None:
     if value is None or value.data is None:
         return None
     return [float(x) for x in flatten(value.data)]  # "nan"/"inf" markers parse as floats
-
-
-def numel(shape: list[int]) -> int:
-    return math.prod(shape)
 
 
 def close(a: list[float], b: list[float]) -> bool:

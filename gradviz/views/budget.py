@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from gradviz.model.format import shape_text
 from gradviz.model.graph import Graph, Node
 from gradviz.model.paths import common_module
 from gradviz.views.collapse import (
@@ -33,7 +34,8 @@ from gradviz.views.collapse import (
     short_label,
     subtree_counts,
 )
-from gradviz.views.contract import consumers, contract, group_node, groups, op_chains, shape_text
+from gradviz.views.contract import consumers, contract, group_node, groups, op_chains
+from gradviz.views.union_find import UnionFind
 
 DEFAULT_BUDGET = 300
 """Visible nodes: about 300 are still readable and usually laid out in well under 2 s."""
@@ -203,25 +205,18 @@ def _choose_modules(
 
 def _part_counts(graph: Graph, mods: Mapping[str, str | None]) -> dict[str, int]:
     """Per module path, how many unconnected parts its nodes form (nodes per collapsed call)."""
-    roots: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def find(x: tuple[str, str]) -> tuple[str, str]:
-        while roots.setdefault(x, x) != x:
-            roots[x] = roots[roots[x]]
-            x = roots[x]
-        return x
-
+    parts_of: UnionFind[tuple[str, str]] = UnionFind()
     for e in graph.edges:
         a, b = mods.get(e.src), mods.get(e.dst)
         if a is None or b is None:
             continue
         shared = set(ancestors(a)) & set(ancestors(b))
         for path in shared:
-            roots[find((path, e.dst))] = find((path, e.src))
+            parts_of.join((path, e.src), (path, e.dst))
     parts: Counter[str] = Counter()
     for node_id, module in mods.items():
         for path in ancestors(module) if module else []:
-            if find((path, node_id)) == (path, node_id):
+            if parts_of.find((path, node_id)) == (path, node_id):
                 parts[path] += 1
     return dict(parts)
 

@@ -22,6 +22,7 @@ from gradviz.views.contract import (
     groups,
     op_chains,
 )
+from gradviz.views.union_find import UnionFind
 
 _INDEX = re.compile(r"^(.*)\.(\d+)$")
 
@@ -73,18 +74,19 @@ def module_contraction(
                 found[module] = next((p for p in ancestors(module) if p in targets), None)
             if found[module] is not None:
                 path_of[node_id] = found[module]  # type: ignore[assignment]
-    roots, pos = {i: i for i in path_of}, {n.id: i for i, n in enumerate(graph.nodes)}
+    calls_of: UnionFind[str] = UnionFind()
+    pos = {n.id: i for i, n in enumerate(graph.nodes)}
     for e in graph.edges:
         if e.src in path_of and path_of[e.src] == path_of.get(e.dst):
-            a, b = sorted((_find(roots, e.src), _find(roots, e.dst)), key=pos.__getitem__)
-            roots[b] = a
+            a, b = sorted((calls_of.find(e.src), calls_of.find(e.dst)), key=pos.__getitem__)
+            calls_of.join(a, b)  # the earlier node stands for the call
     rep: dict[str, str] = {}
     parts: dict[tuple[str, str], str] = {}
     titles: dict[str, tuple[str, int]] = {}
     calls: Counter[str] = Counter()
     for n in graph.nodes:
         if n.id in path_of:
-            path, key = path_of[n.id], (path_of[n.id], _find(roots, n.id))
+            path, key = path_of[n.id], (path_of[n.id], calls_of.find(n.id))
             if key not in parts:
                 calls[path] += 1
                 k = calls[path]
@@ -226,13 +228,6 @@ def subtree_counts(direct: Mapping[str, int]) -> dict[str, int]:
         for path in ancestors(module):
             counts[path] += k
     return {p: counts[p] for p in sorted(counts, key=path_key)}
-
-
-def _find(roots: dict[str, str], x: str) -> str:
-    while roots[x] != x:
-        roots[x] = roots[roots[x]]
-        x = roots[x]
-    return x
 
 
 def ancestors(path: str) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from gradviz.capture.gc_pause import no_gc
+from gradviz.model.format import shape_text
 from gradviz.model.graph import BackwardCall, Edge, Graph, Node, NodeStep
 from gradviz.model.values import TensorValue
 
@@ -206,10 +207,6 @@ def flow_text(saved: Mapping[str, str | TensorValue], shape: list[int]) -> str:
         text = f"in {ins} → {text}"
     norm = saved.get("grad_norm")
     return text + (f", grad norm {norm}" if isinstance(norm, str) else "")
-
-
-def shape_text(shape: list[int]) -> str:
-    return "×".join(map(str, shape)) if shape else "scalar"
 
 
 def grad_norm(value: TensorValue | None) -> str | None:
