@@ -71,7 +71,7 @@ def test_heatmap_of_a_gradient() -> None:
     heat = fig.data[0]
     assert [list(r) for r in heat.z] == data
     assert [list(r) for r in heat.text] == [["10", "16", "22"], ["22", "16", "10"]]
-    assert heat.texttemplate == "%{customdata}"  # written in the cells
+    assert heat.texttemplate == "%{text}"  # written in the cells
     assert fig.layout.meta["kind"] == "heatmap"
     assert not fig.layout.title.text  # one title: the page's, above the figure
 
@@ -81,10 +81,11 @@ def test_a_wide_heatmap_keeps_its_numbers_for_hover_and_its_ticks_few() -> None:
     fig = heatmap_figure(g.tolist(), precision=4)
     heat = fig.data[0]
     assert heat.texttemplate == ""  # 40 numbers would not fit across
-    assert [float(v) for v in heat.text[2]] == pytest.approx(g[2].tolist(), rel=1e-3)
+    assert [float(v) for v in heat.customdata[2]] == pytest.approx(g[2].tolist(), rel=1e-3)
     assert fig.layout.xaxis.dtick == 4 and fig.layout.yaxis.dtick == 1  # ten labels, not 40
     narrow = heatmap_figure([[0.123456, -7.654321]], precision=6).data[0]
-    assert [list(r) for r in narrow.customdata] == [["0.123", "-7.65"]]  # fits a cell
+    assert [list(r) for r in narrow.text] == [["0.123", "-7.65"]]  # fits a cell
+    assert [list(r) for r in narrow.customdata] == [["0.123456", "-7.65432"]]  # on hover
 
 
 def test_heatmap_of_non_finite_values() -> None:

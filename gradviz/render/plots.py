@@ -150,23 +150,24 @@ def heatmap_figure(
     ``title`` is drawn when given (a page that heads the figure itself leaves it out).
     """
     z = [[finite_number(v) for v in row] for row in matrix]
-    text = [["" if v is None else number(v, precision) for v in row] for row in matrix]
-    cell = [
-        ["" if v is None else number(v, min(precision, CELL_DIGITS)) for v in row] for row in matrix
-    ]
+    full = [["" if v is None else number(v, precision) for v in row] for row in matrix]
+    digits = min(precision, CELL_DIGITS)
+    cell = [["" if v is None else number(v, digits) for v in row] for row in matrix]
     rows, cols = len(z), max((len(r) for r in z), default=0)
     fig = go.Figure(
         go.Heatmap(
             z=z,
             x=list(col_labels) if col_labels is not None else None,
             y=list(row_labels) if row_labels is not None else None,
-            text=text,
-            customdata=cell,
-            texttemplate="%{customdata}" if cols <= CELL_TEXT_COLUMNS else "",
+            # Plotly writes a heatmap's cells from text (its texttemplate knows no customdata);
+            # hover reads the full numbers from customdata.
+            text=cell,
+            customdata=full,
+            texttemplate="%{text}" if cols <= CELL_TEXT_COLUMNS else "",
             textfont={"size": font_size},
             colorscale="RdBu",
             zmid=0,
-            hovertemplate="%{y} / %{x}: %{text}<extra></extra>",
+            hovertemplate="%{y} / %{x}: %{customdata}<extra></extra>",
             showscale=colorbar,
         )
     )
@@ -188,7 +189,8 @@ def heatmap_figure(
         yaxis={"autorange": "reversed", **axis(row_labels, rows)},
         xaxis={"side": "top", **axis(col_labels, cols)},
         height=max(200, min(700, top + 40 + (24 + font_size) * rows)),
-        margin={"l": 10, "r": 10, "t": top, "b": 10},
+        # Labelled rows need Plotly's own left margin (it fits their text); indices do not.
+        margin={"t": top, "b": 10, **({} if row_labels is not None else {"l": 10, "r": 10})},
         meta=meta if meta is not None else {"kind": "heatmap", "title": title},
     )
     return fig

@@ -200,3 +200,20 @@ def test_presentation_and_dark_screenshots(page: Page, app_url: str) -> None:
     expect(graph_svg(page)).to_contain_text("value 140")
     settle(page)
     page.screenshot(path=str(SCREENSHOTS / "screenshot-dark.png"))
+
+
+def test_heatmap_cells_show_their_numbers(page: Page, app_url: str) -> None:
+    """The Jacobian's cells, as drawn by Plotly in the page, hold torch's numbers."""
+    example = by_key("jacobian_hessian")
+    open_app(page, app_url, "?code=" + urllib.parse.quote(example.code))
+    p = torch.tensor([0.5, 1.0, 2.0])
+    jacobian = torch.autograd.functional.jacobian(torch.log, p)
+    chart = page.get_by_test_id("stPlotlyChart").filter(has_text="Jacobian of elementwise_log")
+    chart.scroll_into_view_if_needed()
+    expect(chart.locator(".main-svg").first).to_be_visible()
+    cells = chart.evaluate(
+        "c => [...c.querySelectorAll('.heatmaplayer text, g.textpoint text')]"
+        ".map(t => t.textContent)"
+    )
+    want = [number(v, 3) for v in jacobian.flatten().tolist()]
+    assert cells == want, cells  # each cell, row by row
