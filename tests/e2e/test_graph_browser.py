@@ -41,6 +41,13 @@ def matrix(transform: str) -> list[float]:
     return [float(v) for v in re.findall(r"[-\d.e]+", transform)]
 
 
+def viewport(page: Page) -> list[float]:
+    """The drawing's transform matrix, once svg-pan-zoom has applied the last move (it does
+    so on the next animation frame)."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return matrix(page.evaluate(VIEWPORT))
+
+
 def node(page: Page, node_id: str) -> Any:
     return page.locator(f'.gv-canvas g.node[data-gv-id="{node_id}"]')
 
@@ -48,25 +55,25 @@ def node(page: Page, node_id: str) -> Any:
 def test_the_wheel_zooms_and_a_drag_pans(page: Page, app_url: str) -> None:
     open_app(page, app_url)
     settle(page)
-    before = matrix(page.evaluate(VIEWPORT))
+    before = viewport(page)
     box = graph_svg(page).bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     for _ in range(3):
         page.mouse.wheel(0, -300)  # zoom in
         page.wait_for_timeout(200)
-    zoomed = matrix(page.evaluate(VIEWPORT))
+    zoomed = viewport(page)
     assert zoomed[0] > before[0] * 1.3, (before, zoomed)  # the scale grew
     page.mouse.move(box["x"] + 20, box["y"] + 20)
     page.mouse.down()
     page.mouse.move(box["x"] + 120, box["y"] + 80, steps=8)
     page.mouse.up()
-    dragged = matrix(page.evaluate(VIEWPORT))
+    dragged = viewport(page)
     assert dragged[0] == pytest.approx(zoomed[0])  # same scale
     assert dragged[4] - zoomed[4] == pytest.approx(100, abs=5)  # moved with the mouse
     assert dragged[5] - zoomed[5] == pytest.approx(60, abs=5)
     page.get_by_role("button", name="Fit").click()
-    assert matrix(page.evaluate(VIEWPORT))[0] == pytest.approx(before[0], rel=0.02)
+    assert viewport(page)[0] == pytest.approx(before[0], rel=0.02)
 
 
 def test_clicking_x_shows_its_value_and_grad_in_the_inspector_and_hover_shows_them(
@@ -140,7 +147,7 @@ def test_expanding_the_chains_group_keeps_the_page_responsive(page: Page, app_ur
     # The page answers at once: the main thread is free (no layout in the browser).
     assert page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(true)))")
     # Too long to read fitted whole, it starts at actual size, from its inputs.
-    scale = matrix(page.evaluate(VIEWPORT))[0]
+    scale = viewport(page)[0]
     page.screenshot(path=str(SCREENSHOTS / "screenshot-chain-expanded.png"))
     page.get_by_role("button", name="Fit").click()
     fitted = f"() => parseFloat(({VIEWPORT})().match(/[-\\d.e]+/)[0]) < {scale}"
@@ -191,19 +198,19 @@ def test_on_a_phone_two_fingers_zoom_and_one_finger_pans(browser: Any, app_url: 
         box = graph_svg(page).bounding_box()
         assert box is not None
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        before = matrix(page.evaluate(VIEWPORT))
+        before = viewport(page)
         screen = page.context.new_cdp_session(page)
         touch(screen, "touchStart", [(cx - 20, cy), (cx + 20, cy)])
         for spread in range(30, 90, 10):  # the fingers move apart: 40 px to 160 px
             touch(screen, "touchMove", [(cx - spread, cy), (cx + spread, cy)])
         touch(screen, "touchEnd", [])
-        pinched = matrix(page.evaluate(VIEWPORT))
+        pinched = viewport(page)
         assert pinched[0] == pytest.approx(before[0] * 4, rel=0.1), (before, pinched)
         touch(screen, "touchStart", [(cx, cy)])
         for step in range(1, 6):
             touch(screen, "touchMove", [(cx + 10 * step, cy + 6 * step)])
         touch(screen, "touchEnd", [])
-        panned = matrix(page.evaluate(VIEWPORT))
+        panned = viewport(page)
         assert panned[0] == pytest.approx(pinched[0])  # a finger pans without zooming
         assert panned[4] - pinched[4] == pytest.approx(50, abs=5)
         assert panned[5] - pinched[5] == pytest.approx(30, abs=5)
@@ -266,9 +273,10 @@ def test_a_graph_drawn_while_its_canvas_has_no_size_is_fitted_once_it_has_one(
     # fitted: the whole drawing inside the canvas
     page.wait_for_function(
         """() => {
+          const group = document.querySelector('.gv-canvas .svg-pan-zoom_viewport');
+          if (!group) return false;  // svg-pan-zoom starts once the canvas has a size
           const canvas = document.querySelector('.gv-canvas').getBoundingClientRect();
-          const drawn = document.querySelector('.gv-canvas .svg-pan-zoom_viewport')
-            .getBoundingClientRect();
+          const drawn = group.getBoundingClientRect();
           return drawn.width > 20 && drawn.left >= canvas.left - 1 &&
                  drawn.right <= canvas.right + 1 && drawn.bottom <= canvas.bottom + 1;
         }"""
