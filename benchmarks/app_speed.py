@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -214,7 +215,11 @@ def main() -> None:
             browser.close()
     finally:
         server.terminate()
-        server.wait(timeout=15)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a run still going in a child: stop it all
+            server.kill()
+            server.wait()
         log.close()
     for title, keys in (
         ("lecture examples", [k for k in results if not by_key(k).big]),
