@@ -52,7 +52,10 @@ def test_twenty_runs_from_twenty_threads_all_complete_within_the_bound(pool: Poo
             if state == "queued":
                 queued.append(x)
 
-        graph = gradviz.run(polynomial(x), pool=pool, on_wait=waiting)
+        # Each run lasts at least 0.2 s, so that twenty of them in two places surely queue
+        # (a run is told it is queued once it has waited WAIT_TICK, 0.25 s, for a place).
+        slow = polynomial(x) + "import time\ntime.sleep(0.2)\n"
+        graph = gradviz.run(slow, pool=pool, on_wait=waiting)
         node = graph.find("x")[0]
         assert node.grad is not None
         grads[x] = float(node.grad.data)

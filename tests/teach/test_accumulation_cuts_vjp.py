@@ -17,7 +17,7 @@ from gradviz.teach.cuts import cuts
 from gradviz.teach.vjp import jacobian_fills, one_hot, vjps
 from tests.oracle import accumulate_in_torch, polynomial_refused_again, run_plain
 
-TUTORIALS = Path(__file__).parent / "programs" / "tutorials"
+TUTORIALS = Path(__file__).parents[1] / "programs" / "tutorials"
 
 
 def line_of(source: str, text: str) -> int:
