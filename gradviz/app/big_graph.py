@@ -26,6 +26,7 @@ from gradviz.views.collapse import (
     module_tree,
     search,
 )
+from gradviz.views.group_id import GroupId
 
 # Session-state keys of this panel (not URL-bound: they name nodes of one program's graph).
 OPENED = "big_opened"
@@ -111,7 +112,7 @@ def _fold_repeats_box(graph: Graph) -> Graph:
     folded = fold_repeats(graph, graph.module_classes)
     if len(folded.nodes) == len(graph.nodes):
         return graph
-    runs = [n.label for n in folded.nodes if n.id.startswith("r:")]
+    runs = [n.label for n in folded.nodes if _kind(n.id) == "repeats"]
     st.checkbox(
         "Fold repeated blocks (×N)",
         key=FOLD_REPEATS,
@@ -122,14 +123,20 @@ def _fold_repeats_box(graph: Graph) -> Graph:
     return folded if st.session_state.get(FOLD_REPEATS) else graph
 
 
+def _kind(node_id: str) -> str | None:
+    group = GroupId.parse(node_id)
+    return group.kind if group is not None else None
+
+
 def _forget_other_graphs(graph: Graph, tree: dict[str, int]) -> None:
     """Drop choices that name modules or nodes this graph does not have (another program)."""
     ids = graph.index()
 
     def here(key: object) -> bool:
-        if not isinstance(key, str):
+        group = GroupId.parse(key) if isinstance(key, str) else None
+        if group is None:
             return False
-        return key[2:] in tree if key.startswith("m:") else key[2:] in ids
+        return group.target in (tree if group.kind == "module" else ids)
 
     for name, valid in ((OPENED, here), (COLLAPSED, tree.__contains__)):
         chosen = st.session_state.get(name)
@@ -192,8 +199,9 @@ def _expand(collapsed: list[str], titles: dict[str, str]) -> None:
     if not isinstance(key, str):
         return
     st.session_state.setdefault(OPENED_TITLES, {})[key] = titles.get(key, key).split(" — ")[0]
-    if key.startswith("m:") and key[2:] in collapsed:
-        st.session_state[COLLAPSED] = [p for p in collapsed if p != key[2:]]
+    group = GroupId.parse(key)
+    if group is not None and group.kind == "module" and group.target in collapsed:
+        st.session_state[COLLAPSED] = [p for p in collapsed if p != group.target]
         return
     opened = list(st.session_state.get(OPENED, []))
     if key not in opened:
@@ -206,11 +214,13 @@ def _opened_title(key: str, graph: Graph) -> str:
     chosen = st.session_state.get(OPENED_TITLES, {}).get(key)
     if isinstance(chosen, str):
         return chosen
-    kind, _, rest = key.partition(":")
-    if kind == "m":
-        return rest
-    first = graph.index().get(rest.split("#")[0])
-    what = "chain" if kind == "f" else "inputs"
+    group = GroupId.parse(key)
+    if group is None:
+        return key
+    if group.kind == "module":
+        return group.target
+    first = graph.index().get(group.target)
+    what = "chain" if group.kind == "chain" else "inputs"
     return f"{what} from {title(first)}" if first is not None else what
 
 

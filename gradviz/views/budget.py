@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from gradviz.model.format import shape_text
 from gradviz.model.graph import Graph, Node
@@ -35,14 +34,13 @@ from gradviz.views.collapse import (
     subtree_counts,
 )
 from gradviz.views.contract import consumers, contract, group_node, groups, op_chains
+from gradviz.views.group_id import GroupId, GroupKind
 from gradviz.views.union_find import UnionFind
 
 DEFAULT_BUDGET = 300
 """Visible nodes: about 300 are still readable and usually laid out in well under 2 s."""
 MAX_NAMED = 4
 """Up to budget / MAX_NAMED named tensors (each name's latest) stay out of folds."""
-
-GroupKind = Literal["module", "chain", "sources"]
 
 
 @dataclass(frozen=True)
@@ -186,7 +184,8 @@ def _choose_modules(
         open_all(steps_to(path) or [])
     skipped = []
     for key in opened:
-        wanted = key[2:].split("#")[0] if key.startswith("m:") else None
+        group = GroupId.parse(key)
+        wanted = group.target if group is not None and group.kind == "module" else None
         if wanted is None or wanted not in tree:
             continue
         steps = steps_to(wanted)
@@ -255,12 +254,13 @@ def _choose_runs(
         count -= len(run) - 1
     skipped = []
     for key in opened:
-        if not key.startswith("f:"):
+        group = GroupId.parse(key)
+        if group is None or group.kind != "chain":
             continue
         where = {n.id: (i, j) for i, run in enumerate(folded) for j, n in enumerate(run)}
-        if key[2:] not in where:
+        if group.target not in where:
             continue  # shown already, or not in this graph
-        i, j = where[key[2:]]
+        i, j = where[group.target]
         before, rest = folded[i][:j], folded[i][j:]
         base = count - 1 + (1 if before else 0)
         shown = len(rest) if base + len(rest) <= budget else budget - base - 1
@@ -289,7 +289,7 @@ def _choose_sources(
     wanted = set(opened)
     sets = sorted(
         (b for b in buckets.values() if len(b) >= 2),
-        key=lambda b: (f"s:{b[0].id}" in wanted, -len(b)),
+        key=lambda b: (str(GroupId("sources", b[0].id)) in wanted, -len(b)),
     )
     count, chosen = len(view.nodes), []
     for members in sets:
@@ -301,7 +301,7 @@ def _choose_sources(
 
 
 def _merge_sources(view: Graph, sets: Iterable[list[Node]]) -> tuple[Graph, dict[str, str]]:
-    rep = {n.id: f"s:{members[0].id}" for members in sets for n in members}
+    rep = {n.id: str(GroupId("sources", members[0].id)) for members in sets for n in members}
     made: dict[str, Node] = {}
     for gid, (members, _, outs) in groups(view, rep).items():
         kind = members[0].kind
@@ -353,13 +353,11 @@ def _groups(view: Graph, rep: Mapping[str, str]) -> tuple[Group, ...]:
     for node_id, shown in rep.items():
         if node_id != shown:
             members.setdefault(shown, []).append(node_id)
-    kinds: dict[str, GroupKind] = {"m:": "module", "f:": "chain", "s:": "sources"}
     out = []
     for n in view.nodes:
-        kind = kinds.get(n.id[:2])
-        if kind is not None and n.id in members:
-            key = n.id.split("#")[0] if kind == "module" else n.id
-            out.append(Group(n.id, kind, key, n.label, tuple(members[n.id])))
+        group = GroupId.parse(n.id)
+        if group is not None and group.kind != "repeats" and n.id in members:
+            out.append(Group(n.id, group.kind, group.key, n.label, tuple(members[n.id])))
     return tuple(out)
 
 

@@ -22,6 +22,7 @@ from gradviz.views.contract import (
     groups,
     op_chains,
 )
+from gradviz.views.group_id import GroupId
 from gradviz.views.union_find import UnionFind
 
 _INDEX = re.compile(r"^(.*)\.(\d+)$")
@@ -90,7 +91,7 @@ def module_contraction(
             if key not in parts:
                 calls[path] += 1
                 k = calls[path]
-                parts[key] = f"m:{path}" + (f"#{k}" if k > 1 else "")
+                parts[key] = str(GroupId("module", path, k))
                 titles[parts[key]] = (path, k)
             rep[n.id] = parts[key]
     made: dict[str, Node] = {}
@@ -124,7 +125,7 @@ def fold_runs(graph: Graph, runs: Iterable[list[Node]]) -> tuple[Graph, dict[str
     shows the gradient norm at the run's first and last op; also the map to the folds."""
     rep: dict[str, str] = {}
     for run in runs:
-        rep.update((n.id, f"f:{run[0].id}") for n in run)
+        rep.update((n.id, str(GroupId("chain", run[0].id))) for n in run)
     made: dict[str, Node] = {}
     for gid, (inner, inputs, outs) in groups(graph, rep).items():
         node = group_node(gid, fold_label(inner), inner, inputs, outs, ["folded"])
@@ -187,8 +188,8 @@ def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Grap
         while _joins(run[-1], _step(run[-1], 1), feeds, sig):
             run.append(_step(run[-1], 1))
         if len(run) > 1:
-            runs[f"r:{path}"] = run
-            rep.update((n.id, f"r:{path}") for p in run for n in members[p])
+            runs[str(GroupId("repeats", path))] = run
+            rep.update((n.id, str(GroupId("repeats", path))) for p in run for n in members[p])
     made: dict[str, Node] = {}
     for gid, (inner, inputs, outs) in groups(graph, rep).items():
         run = runs[gid]

@@ -11,7 +11,7 @@ from torch import nn
 
 import gradviz
 from gradviz.model.graph import Edge, Graph
-from gradviz.views.budget import fit_budget
+from gradviz.views.budget import budget_view, fit_budget
 from gradviz.views.collapse import (
     collapse_modules,
     effective_modules,
@@ -20,6 +20,7 @@ from gradviz.views.collapse import (
     module_tree,
     search,
 )
+from gradviz.views.group_id import GroupId
 from tests.graphs import assert_acyclic, chain_graph, edge_set, make_node, record_model, transformer
 
 # -- graphs ------------------------------------------------------------------------------------
@@ -306,3 +307,35 @@ def test_search_is_case_insensitive(stack: tuple[nn.Module, Graph]) -> None:
     assert search(graph, "AddMM") == [n.id for n in graph.nodes if n.label == "addmm"]
     assert search(graph, "addmmbackward0") == search(graph, "AddmmBackward0") != []
     assert search(graph, "  ") == [] and search(graph, "no such thing") == []
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        GroupId("module", "encoder.layers.0", 3),
+        GroupId("module", "a#b"),
+        GroupId("chain", "n17"),
+        GroupId("repeats", "layers"),
+        GroupId("sources", "n0"),
+    ],
+)
+def test_a_group_id_reads_back_as_itself(group: GroupId) -> None:
+    assert GroupId.parse(str(group)) == group
+    assert GroupId.parse(group.key) == GroupId(group.kind, group.target)
+
+
+@pytest.mark.parametrize("node_id", ["n3", "x:n3", "m:", "leaf"])
+def test_an_ordinary_node_id_is_no_group(node_id: str) -> None:
+    assert GroupId.parse(node_id) is None
+
+
+def test_the_views_group_ids_are_read_by_group_id(stack: tuple[nn.Module, Graph]) -> None:
+    """Every group node a view makes parses, and names what it holds."""
+    _, graph = stack
+    view = budget_view(graph, 40)
+    ids = {n.id for n in graph.nodes}
+    groups = [GroupId.parse(n.id) for n in view.graph.nodes if n.id not in ids]
+    assert groups and all(g is not None for g in groups)
+    for g in groups:
+        assert g is not None
+        assert g.target in ids or g.target.startswith("model")
