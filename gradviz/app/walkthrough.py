@@ -24,7 +24,7 @@ from gradviz.model.names import distinct, title
 from gradviz.model.values import TensorValue
 from gradviz.render.dot import RenderOptions
 from gradviz.render.interactive import NO_OVERLAY, Overlay
-from gradviz.teach.chain_rule import ChainRule, explain_chain_rule, leaves_of
+from gradviz.teach.chain_rule import ChainRule, Unavailable, explain_chain_rule, leaves_of
 from gradviz.teach.curve import index_text
 from gradviz.teach.stepper import (
     BackwardStep,
@@ -321,8 +321,8 @@ def _chain_rule_panel(
         )
         index = int(chosen or 0)
     rule = explain_chain_rule(graph, leaf.id, index, call_index)
-    if isinstance(rule, str):
-        st.caption(f"No product of numbers to write out here: {rule}.")
+    if isinstance(rule, Unavailable):
+        st.caption(f"No product of numbers to write out here: {rule.reason}.")
         return
     _show_rule(rule, display.render.precision)
 

@@ -124,9 +124,16 @@ def leaves_of(graph: Graph, call_index: int) -> list[str]:
     return targets + [i for i in call.inputs if i is not None and i not in targets]
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a chain rule cannot be written out as products of numbers here."""
+
+    reason: str
+
+
 def explain_chain_rule(
     graph: Graph, leaf: str, index: int = 0, call_index: int = -1, max_paths: int = 8
-) -> ChainRule | str:
+) -> ChainRule | Unavailable:
     """The chain rule for one element of a leaf with the actual local derivatives, or why it
     cannot be written as products of numbers.
 
@@ -138,20 +145,20 @@ def explain_chain_rule(
     steps: dict[str, NodeStep] = {s.node: s for s in call.steps}
     nodes = graph.index()
     if call.root is None or call.root not in steps or leaf not in nodes:
-        return "this call has no recorded root"
+        return Unavailable("this call has no recorded root")
     target = nodes[leaf]
     if leaf not in steps and leaf not in call.inputs:
-        return f"this call computed no gradient for {_name(target)}"
+        return Unavailable(f"this call computed no gradient for {_name(target)}")
     inputs = input_edges(graph)
     reaching = _reaching(graph, leaf)
     start: list[ChainTerm] = []
     given = arriving_grad(steps[call.root])
     if given is not None and not (given.numel == 1 and _value_at(given, 0) == 1.0):
         if not _fits(given, target):
-            return "the gradient given to the root does not line up element by element"
+            return Unavailable("the gradient given to the root does not line up element by element")
         factor = _value_at(given, index)
         if factor is None:
-            return "the gradient given to the root is not a finite number there"
+            return Unavailable("the gradient given to the root is not a finite number there")
         start.append(ChainTerm(call.root, "gradient given", factor))
     paths: list[list[ChainTerm]] = []
     stack: list[tuple[str, list[ChainTerm]]] = [(call.root, start)]
@@ -159,12 +166,14 @@ def explain_chain_rule(
     while stack:
         budget -= 1
         if budget < 0:
-            return "there are too many paths from the root to this leaf to write out"
+            return Unavailable("there are too many paths from the root to this leaf to write out")
         node_id, path = stack.pop()
         if node_id == leaf:
             paths.append(path)
             if len(paths) > max_paths:
-                return f"there are more than {max_paths} paths from the root to this leaf"
+                return Unavailable(
+                    f"there are more than {max_paths} paths from the root to this leaf"
+                )
             continue
         step = steps.get(node_id)
         if step is None:
@@ -177,9 +186,9 @@ def explain_chain_rule(
                 continue
             if derivative_kind(node.op, sent, arriving) is None:
                 reason = no_local_reason(node.op, sent, arriving)
-                return f"the path goes through {node.label} ({node.op}): {reason}"
+                return Unavailable(f"the path goes through {node.label} ({node.op}): {reason}")
             if not _fits(sent, target):
-                return (
+                return Unavailable(
                     f"the path goes through a {shape_text(sent.shape)} tensor (into "
                     f"{node.label}) whose elements do not line up one to one with "
                     f"{_name(target)}'s ({shape_text(target.shape)}): the chain rule there "
@@ -188,10 +197,12 @@ def explain_chain_rule(
             values, why = ratios(sent, arriving)
             factor = _element(values, index) if values is not None else None
             if factor is None:
-                return why or f"the gradient arriving at {node.label} is 0 at this element"
+                return Unavailable(
+                    why or f"the gradient arriving at {node.label} is 0 at this element"
+                )
             stack.append((to, [*path, ChainTerm(node_id, title(node), factor, to)]))
     if not paths:
-        return "no gradient flowed from the root to this leaf"
+        return Unavailable("no gradient flowed from the root to this leaf")
     total = math.fsum(math.prod(t.factor for t in p) for p in paths)
     root = nodes[call.root]
     return ChainRule(
