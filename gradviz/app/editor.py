@@ -9,29 +9,19 @@ and a gutter mark on a failed run's line; the design notes in the README say why
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from gradviz.app import links, state
+from gradviz.app.components import component
 from gradviz.app.runs import Failure
 from gradviz.gallery import DEFAULT, EXAMPLES, Example, by_key, matching
 
-_ASSETS = Path(__file__).with_name("editor_assets")
-_COMPONENT = st.components.v2.component(
+_COMPONENT = component(
     "gradviz_editor",
     html='<div class="gv-editor"></div>',
-    css=(_ASSETS / "editor.css").read_text(),
-    js="\n".join(
-        path.read_text()
-        for path in (
-            *(_ASSETS / name for name in ("ace.js", "mode-python.js", "theme-tomorrow_night.js")),
-            _ASSETS.parent / "page_theme.js",
-            _ASSETS / "editor.js",
-        )
-    ),
-    # In the page's DOM: Ace puts its stylesheet in the document's head.
-    isolate_styles=False,
+    folder="editor_assets",
+    css="editor.css",
+    scripts=("ace.js", "mode-python.js", "theme-tomorrow_night.js", "editor.js"),
 )
 _EDITOR_KEY = "editor"
 _TITLES = {e.key: e.title for e in EXAMPLES}

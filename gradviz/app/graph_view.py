@@ -9,30 +9,20 @@ no network), and reports a click on a node.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from gradviz.app import state
+from gradviz.app.components import component
 from gradviz.app.options import page_is_dark
 
-_ASSETS = Path(__file__).with_name("graph_assets")
-_COMPONENT = st.components.v2.component(
+_COMPONENT = component(
     "gradviz_graph",
     html='<div class="gv"></div>',
-    css=(_ASSETS / "graph_view.css").read_text(),
-    js="\n".join(
-        path.read_text()
-        for path in (
-            _ASSETS / "svg-pan-zoom.min.js",
-            _ASSETS.parent / "page_theme.js",
-            _ASSETS / "graph_view.js",
-        )
-    ),
-    # In the page's DOM, not a shadow root: the tests and benchmarks query the drawing like
-    # any element; every class here starts with gv-.
-    isolate_styles=False,
+    folder="graph_assets",
+    css="graph_view.css",
+    scripts=("svg-pan-zoom.min.js", "graph_view.js"),
 )
 
 

@@ -6,13 +6,6 @@
 const DARK_THEME = "ace/theme/tomorrow_night";
 const LIGHT_THEME = "ace/theme/textmate";
 
-function make(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text) el.textContent = text;
-  return el;
-}
-
 class ProgramEditor {
   constructor(root, data) {
     this.root = root;

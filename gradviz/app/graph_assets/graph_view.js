@@ -1,16 +1,9 @@
 // gradviz's graph: an SVG laid out on the server, drawn and moved here (svg-pan-zoom and
-// page_theme.js are loaded above this file). Nothing is laid out in the browser: a step of
+// components_common.js are loaded above this file). Nothing is laid out in the browser: a step of
 // the step-through only restyles the drawing, so no node ever moves between steps.
 
 const MOVED_PX = 4; // a press that moved further than this was a drag, not a click
 const READABLE = 0.45; // below this scale a fitted graph's text is unreadable: start at 100%
-
-function make(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text) el.textContent = text;
-  return el;
-}
 
 function titled(svg, selector) {
   // Graphviz titles each node with its id and each edge "src->dst"; the titles would also

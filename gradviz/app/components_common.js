@@ -1,5 +1,15 @@
+// What gradviz's components share (this file is prepended to each one's script).
+
+// An element with a class and text.
+function make(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text) el.textContent = text;
+  return el;
+}
+
 // Whether the page's theme is dark (null: unknown), from the theme Streamlit gives each
-// component as CSS custom properties. Shared by gradviz's components (prepended to each).
+// component as CSS custom properties.
 function pageIsDark(el) {
   const background = getComputedStyle(el).getPropertyValue("--st-background-color").trim();
   const hex = background.match(/^#([\da-f]{2})([\da-f]{2})([\da-f]{2})/i);
