@@ -355,7 +355,7 @@ def test_forward_ad_tangent() -> None:
 def test_torch_internal_deprecation_warnings_are_not_the_programs() -> None:
     for name in ("forward_ad.py", "func_hessian_partial.py"):
         graph, _ = runs(name)
-        assert not [n for n in graph.notes if "torch.jit.script" in n], name
+        assert not [n for n in graph.notes if "torch.jit.script" in n.text], name
 
 
 def test_saved_self_is_the_input_and_hooks_saw_every_saved_tensor() -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from gradviz.app import actions, state
 from gradviz.app.options import Display
-from gradviz.capture.replay import MAX_ACTIONS, NOTE_PREFIX
+from gradviz.capture.replay import MAX_ACTIONS
 from gradviz.model.format import tensor_text
 from gradviz.model.graph import Graph
 from gradviz.teach.accumulation import Accumulation, accumulation, can_repeat, freed_by
@@ -91,8 +91,8 @@ def accumulation_panel(source: str, graph: Graph, display: Display) -> None:
     )
     _buttons(source, graph)
     for note in graph.notes:
-        if note.startswith(NOTE_PREFIX):
-            st.warning(note, icon=":material/block:")
+        if note.kind == "button":
+            st.warning(note.text, icon=":material/block:")
     table = accumulation(graph)
     if not table.rows:
         st.caption("No backward() call has filled a `.grad` yet.")

@@ -10,7 +10,7 @@ from gradviz.model.graph import Graph
 def output_panel(graph: Graph) -> None:
     """Notes, printed output, then ``Out`` for each bare expression (the last one last)."""
     for note in graph.notes:
-        st.info(note, icon=":material/info:")
+        st.info(note.text, icon=":material/info:")
     if graph.stdout:
         st.markdown("**Printed**")
         st.code(graph.stdout.rstrip("\n"), language=None, wrap_lines=True)

@@ -37,6 +37,7 @@ from gradviz.model.graph import (
     Node,
     NodeKind,
     NodeStep,
+    Note,
 )
 from gradviz.model.paths import common_module
 from gradviz.model.values import TensorValue
@@ -433,8 +434,11 @@ class _Builder:
         )
         if cut:
             graph.notes.append(
-                f"The graph has more than {max_nodes:,} nodes: the {max_nodes:,} nearest the "
-                "outputs are shown (Limits.max_nodes)."
+                Note(
+                    "limit",
+                    f"The graph has more than {max_nodes:,} nodes: the {max_nodes:,} nearest "
+                    "the outputs are shown (Limits.max_nodes).",
+                )
             )
         self.batch.close()
         self.keep_deep_graph()

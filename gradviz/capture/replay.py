@@ -15,6 +15,7 @@ from typing import Literal, get_args
 import torch
 
 from gradviz.capture import LiveCall, LiveEvent, Recording
+from gradviz.model.graph import Note
 
 Action = Literal["backward", "zero_grad"]
 ACTIONS: tuple[str, ...] = get_args(Action)
@@ -22,8 +23,7 @@ BUTTON = "button"
 """``origin`` of a backward call made by the "backward again" button."""
 MAX_ACTIONS = 100
 """Presses replayed at most: each one re-runs backward."""
-NOTE_PREFIX = "backward again (button):"
-"""Start of the note saying PyTorch refused to repeat backward."""
+_REFUSED = "backward again (button):"
 
 
 def _last_backward(recording: Recording) -> LiveCall | None:
@@ -42,11 +42,11 @@ def _grads(recording: Recording) -> list[tuple[torch.Tensor, torch.Tensor | None
     return [(r.tensor, r.tensor.grad) for r in recording.leaves()]
 
 
-def _backward_again(recording: Recording) -> str | None:
+def _backward_again(recording: Recording) -> Note | None:
     """Repeat the last backward call on its roots with its gradients; a note if refused."""
     call = _last_backward(recording)
     if call is None:
-        return f"{NOTE_PREFIX} the program has no backward() call to repeat."
+        return Note("button", f"{_REFUSED} the program has no backward() call to repeat.")
     before_grads = [(t, None if g is None else g.clone()) for t, g in _grads(recording)]
     before_events, before_calls = len(recording.events), len(recording.calls)
     gradients = call.gradients if any(g is not None for g in call.gradients) else None
@@ -61,7 +61,7 @@ def _backward_again(recording: Recording) -> str | None:
         del recording.events[before_events:]
         del recording.calls[before_calls:]
         reason = str(err).strip().splitlines()[0]
-        return f"{NOTE_PREFIX} PyTorch refused, .grad is unchanged. {reason}"
+        return Note("button", f"{_REFUSED} PyTorch refused, .grad is unchanged. {reason}")
     if len(recording.calls) > before_calls:
         recording.calls[-1].origin = BUTTON
     return None
@@ -80,7 +80,7 @@ def _zero_grad(recording: Recording) -> None:
     event.leaf_values = recording.leaf_values()
 
 
-def replay(recording: Recording, actions: Sequence[str]) -> list[str]:
+def replay(recording: Recording, actions: Sequence[str]) -> list[Note]:
     """Run the actions in order after the program (inside its RecordingSession).
 
     Args:
@@ -91,7 +91,7 @@ def replay(recording: Recording, actions: Sequence[str]) -> list[str]:
         Notes for the user: each distinct reason an action could not run.
     """
     recording.line = None  # what the buttons do is on no line of the program
-    notes: list[str] = []
+    notes: list[Note] = []
     for action in actions[:MAX_ACTIONS]:
         note = None
         if action == "backward":

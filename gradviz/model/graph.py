@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from gradviz.model.values import Nested, TensorValue
 
-JSON_VERSION = 1
+JSON_VERSION = 2
+"""2: notes are ``{kind, text}`` objects (1: strings)."""
 
 NodeKind = Literal["leaf", "op", "constant"]
 EdgeKind = Literal["grad", "constant", "cut"]
@@ -134,6 +135,20 @@ class FunctionalCall:
     line: int | None = None
 
 
+NoteKind = Literal["program", "warning", "limit", "button"]
+"""``program``: what gradviz did beside the program (an automatic backward, an exit(), a step
+that failed); ``warning``: a Python warning; ``limit``: a bound of the run was reached;
+``button``: PyTorch refused a replayed button press."""
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the user should know about a run."""
+
+    kind: NoteKind
+    text: str
+
+
 @dataclass
 class Graph:
     """Everything gradviz captured of one program (or one ``record()`` block)."""
@@ -148,7 +163,7 @@ class Graph:
     """repr of the program's last bare expression (a notebook's ``Out``)."""
     echoes: list[tuple[int, str]] = field(default_factory=list)
     """(line, repr) of every top-level bare expression, like one notebook cell per line."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     """Things the user should know: backward was run automatically, an output is not scalar."""
     functional_calls: list[FunctionalCall] = field(default_factory=list)
     version: int = JSON_VERSION
@@ -180,13 +195,14 @@ class Graph:
             "stdout": self.stdout,
             "result": self.result,
             "echoes": [list(e) for e in self.echoes],
-            "notes": list(self.notes),
+            "notes": [asdict(n) for n in self.notes],
             "functional_calls": [asdict(f) for f in self.functional_calls],
             "module_classes": dict(self.module_classes),
         }
 
     def to_json(self, indent: int | None = None) -> str:
-        """JSON version 1: node ``value``/``grad`` are nested lists (null when summarized)."""
+        """JSON version 2: node ``value``/``grad`` are nested lists (null when summarized),
+        notes ``{kind, text}``."""
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
 

@@ -36,7 +36,7 @@ from gradviz.capture.snapshot import (
     tensors_in,
 )
 from gradviz.model.format import shape_text
-from gradviz.model.graph import Graph
+from gradviz.model.graph import Graph, Note
 from gradviz.model.values import summarize
 from gradviz.model.wire import to_wire
 from gradviz.sandbox.failure import describe
@@ -212,11 +212,12 @@ def _seed(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
-def _warning_notes(caught: Sequence[warnings.WarningMessage]) -> list[str]:
-    notes: list[str] = []
+def _warning_notes(caught: Sequence[warnings.WarningMessage]) -> list[Note]:
+    notes: list[Note] = []
     for w in caught[:20]:
         where = f"line {w.lineno}: " if w.filename == FILENAME else ""
-        notes.append(f"warning: {where}{w.category.__name__}: {str(w.message)[:500]}")
+        text = f"warning: {where}{w.category.__name__}: {str(w.message)[:500]}"
+        notes.append(Note("warning", text))
     return notes
 
 
@@ -268,7 +269,7 @@ class _Run:
     ) -> None:
         self.request, self.limits, self.recording, self.hooks = request, limits, recording, hooks
         self.out, self.plotting = out, plotting
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self.budget = ElementBudget(limits.max_elements)
         self.last_line: int | None = None
         """The program line that ran last: where a failure after the program is reported."""
@@ -286,7 +287,8 @@ class _Run:
                 except SystemExit as e:
                     if e.code not in (None, 0):
                         return self.failed(e)
-                    self.notes.append("The program called exit(); what it did until then is shown.")
+                    said = "The program called exit(); what it did until then is shown."
+                    self.notes.append(Note("program", said))
                 except BaseException as e:  # the program's own failure, shown as Python says it
                     return self.failed(e)
                 self.last_line = self.recording.line
@@ -304,8 +306,10 @@ class _Run:
         note, the graph recorded so far is still shown. Returns the automatic call's index."""
         auto_call = None
         if self.request.auto_backward:
+            note: Note | None
             try:
-                note = _auto_backward(self.recording, last)
+                said = _auto_backward(self.recording, last)
+                note = Note("program", said) if said else None
             except Exception as e:  # a hook of the program's, say, that returns an int
                 note = self.step_failed(e, "the automatic backward()")
             else:
@@ -320,10 +324,10 @@ class _Run:
                 self.notes.append(self.step_failed(e, "the replayed buttons"))
         return auto_call
 
-    def step_failed(self, e: Exception, step: str) -> str:
+    def step_failed(self, e: Exception, step: str) -> Note:
         error = describe(e, step, line=self.last_line)
         where = f"line {error['line']}: " if error["line"] else ""
-        return f"{where}{error['message']}; the graph so far is shown."
+        return Note("program", f"{where}{error['message']}; the graph so far is shown.")
 
     def graph(self, roots: list[torch.Tensor], auto_call: int | None) -> Graph:
         rec, limits = self.recording, self.limits
@@ -338,14 +342,19 @@ class _Run:
         graph.result = _safe_repr(self.hooks.last) if self.hooks.has_last else None
         graph.echoes = list(self.hooks.echoes)
         if self.out.dropped:
-            self.notes.append(f"The printed output was cut at {OUTPUT_LIMIT:,} characters.")
+            cut = f"The printed output was cut at {OUTPUT_LIMIT:,} characters."
+            self.notes.append(Note("limit", cut))
         if self.budget.refused:
             self.notes.append(
-                f"Values and gradients past {limits.max_elements:,} elements in all are shown "
-                "as summaries (Limits.max_elements)."
+                Note(
+                    "limit",
+                    f"Values and gradients past {limits.max_elements:,} elements in all are "
+                    "shown as summaries (Limits.max_elements).",
+                )
             )
         skipped = self.plotting.note()
-        graph.notes = graph.notes + self.notes + ([skipped] if skipped else [])
+        plotting = [Note("program", skipped)] if skipped else []
+        graph.notes = graph.notes + self.notes + plotting
         return graph
 
     def sent(self, graph: Graph) -> dict[str, Any]:
@@ -387,10 +396,11 @@ def _within(wire: dict[str, Any], cap: int) -> dict[str, Any]:
     if size <= cap:
         return wire
     _summarize_values(wire)
-    wire["notes"].append(
+    text = (
         f"The graph's JSON was {size:,} bytes, over the {cap:,} a run may send back "
         "(Limits.result_bytes): every value and gradient is shown as a summary."
     )
+    wire["notes"].append({"kind": "limit", "text": text})  # as the wire writes a Note
     smaller = _json_size(wire)
     if smaller > cap:
         raise ResultTooBig(

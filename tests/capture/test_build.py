@@ -1,4 +1,4 @@
-"""The Graph walk: deterministic ids, no recursion limit, JSON version 1, values vs torch."""
+"""The Graph walk: deterministic ids, no recursion limit, JSON version 2, values vs torch."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_same_program_gives_same_ids_dot_and_json() -> None:
 
 def test_json_version_1_fields() -> None:
     data = json.loads(gradviz.run(POLY).to_json())
-    assert data["version"] == 1
+    assert data["version"] == 2
     assert set(data) >= {"nodes", "edges", "outputs", "backward_calls", "stdout"}
     ids = {n["id"] for n in data["nodes"]}
     for node in data["nodes"]:
@@ -158,14 +158,14 @@ def test_auto_backward_on_a_scalar_says_so() -> None:
     graph = gradviz.run("import torch\nx = torch.tensor(3.0, requires_grad=True)\ny = x * x\n")
     assert graph.find("x")[0].grad.data == 6.0
     assert graph.backward_calls[0].kind == "auto"
-    assert "never called backward" in graph.notes[0]
+    assert "never called backward" in graph.notes[0].text
 
 
 def test_non_scalar_output_gets_no_invented_gradient() -> None:
     graph = gradviz.run("import torch\nx = torch.ones(3, requires_grad=True)\ny = x * 2\n")
     assert graph.backward_calls == []
     assert graph.find("x")[0].grad is None
-    assert "not a scalar" in graph.notes[0] and "gradient" in graph.notes[0]
+    assert "not a scalar" in graph.notes[0].text and "gradient" in graph.notes[0].text
     assert graph.find("y")[0].value.data == [2.0, 2.0, 2.0]
 
 

@@ -188,7 +188,7 @@ def test_warnings_of_qint8_and_csr_become_notes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code, out, err = _trace(capsys, tmp_path, "qint8_and_csr", "json")
-    notes = json.loads(out)["notes"]
+    notes = [n["text"] for n in json.loads(out)["notes"]]
     assert (code, err) == (0, "")
     assert any("quantize" in n for n in notes), notes
     assert any("CSR" in n or "csr" in n.lower() for n in notes), notes
@@ -200,5 +200,8 @@ def test_a_hook_returning_an_int_is_a_note_and_the_graph_stays(
     code, out, err = _trace(capsys, tmp_path, "hook_returns_int", "json")
     data = json.loads(out)
     assert (code, err) == (0, "")
-    assert any("hook returned 'int'" in n and n.startswith("line ") for n in data["notes"])
+    assert any(
+        "hook returned 'int'" in n and n.startswith("line ")
+        for n in (d["text"] for d in data["notes"])
+    )
     assert [n["name"] for n in data["nodes"] if n["name"]] == ["x", "y"]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 
 import gradviz
 from gradviz.capture.snapshot import FULL_VALUE_LIMIT, _CopiedValue, snapshot
-from gradviz.model.graph import FunctionalCall, Graph
+from gradviz.model.graph import FunctionalCall, Graph, Note
 from gradviz.model.values import TensorValue
 from gradviz.model.wire import WireError, WireLimits, from_wire, loads, to_wire
 
@@ -111,7 +111,7 @@ def by_hand(graph: Graph) -> Graph:
     graph.stdout = "tensor(4.)\nline 2 ✓\n"
     graph.result = "tensor([0., 1.])"
     graph.echoes = [(3, "tensor(4.)"), (7, "'text'")]
-    graph.notes = ["backward() was run on `y` automatically."]
+    graph.notes = [Note("program", "backward() was run on `y` automatically.")]
     graph.functional_calls = [
         FunctionalCall("jacobian", "f", [value], value, line=4),
         FunctionalCall("hessian", "g", [value, value], None),

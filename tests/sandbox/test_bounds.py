@@ -50,7 +50,7 @@ def test_the_element_budget_turns_the_rest_into_summaries() -> None:
 def test_elements_in_full_stay_within_max_elements() -> None:
     wire, _ = _run(LEAVES, Limits(max_elements=1_000))
     assert _full_elements(wire) <= 1_000
-    assert any("Limits.max_elements" in n for n in wire["notes"])  # type: ignore[attr-defined]
+    assert any("Limits.max_elements" in n["text"] for n in wire["notes"])  # type: ignore[attr-defined]
     unbounded, _ = _run(LEAVES, Limits())
     assert _full_elements(unbounded) >= 50 * 100 * 2  # every leaf's value and grad
 
@@ -60,7 +60,7 @@ def test_nodes_stay_within_max_nodes_nearest_the_outputs() -> None:
     graph = loads(json.dumps(wire))
     assert len(graph.nodes) == 100
     assert graph.outputs and graph.index()[graph.outputs[0]].name == "y"
-    assert any("Limits.max_nodes" in n for n in graph.notes)
+    assert any("Limits.max_nodes" in n.text for n in graph.notes)
     assert len(loads(json.dumps(_run(CHAIN, Limits())[0])).nodes) == 501  # x and 500 adds
 
 
@@ -68,7 +68,7 @@ def test_json_over_result_bytes_is_summarized_then_refused() -> None:
     _, size = _run(WIDE, Limits())
     wire, smaller = _run(WIDE, Limits(result_bytes=size // 2))
     assert smaller <= size // 2 and _full_elements(wire) == 0
-    assert any("Limits.result_bytes" in n for n in wire["notes"])  # type: ignore[attr-defined]
+    assert any("Limits.result_bytes" in n["text"] for n in wire["notes"])  # type: ignore[attr-defined]
     refused = run_request(Request(source=WIDE), limits=Limits(result_bytes=1_000))
     assert not refused["ok"]
     error = refused["error"]
@@ -80,6 +80,6 @@ def test_the_limits_given_to_gradviz_run_reach_the_sandboxed_child() -> None:
 
     graph = gradviz.run(CHAIN, limits=Limits(max_nodes=100, max_elements=50))
     assert len(graph.nodes) == 100
-    assert any("Limits.max_nodes" in n for n in graph.notes)
-    assert any("Limits.max_elements" in n for n in graph.notes)
+    assert any("Limits.max_nodes" in n.text for n in graph.notes)
+    assert any("Limits.max_elements" in n.text for n in graph.notes)
     assert len(gradviz.run(CHAIN).nodes) == 501

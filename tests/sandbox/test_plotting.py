@@ -19,7 +19,7 @@ def test_plotting_lines_are_skipped_with_a_note_and_the_graph_stays_true() -> No
         "plt.legend()\n"
         "plt.show()\n"
     )
-    (note,) = [n for n in graph.notes if n.startswith("Plotting skipped")]
+    (note,) = [n.text for n in graph.notes if n.text.startswith("Plotting skipped")]
     assert "lines 6, 7, 8, 9" in note
     x = torch.linspace(-2, 2, 5, requires_grad=True)
     (x**3).sum().backward()
@@ -30,4 +30,4 @@ def test_plotting_lines_are_skipped_with_a_note_and_the_graph_stays_true() -> No
 
 def test_a_program_without_plots_has_no_such_note() -> None:
     graph = gradviz.run("import torch\nx = torch.ones(2, requires_grad=True)\nx.sum().backward()\n")
-    assert not [n for n in graph.notes if "Plotting" in n]
+    assert not [n for n in graph.notes if "Plotting" in n.text]

@@ -8,7 +8,6 @@ import torch
 from torch.autograd.functional import jacobian
 
 import gradviz
-from gradviz.capture.replay import NOTE_PREFIX
 from gradviz.gallery import by_key
 from gradviz.model.graph import Graph
 from gradviz.model.values import TensorValue
@@ -130,12 +129,12 @@ def test_refused_backward_keeps_the_graph_and_says_why() -> None:
     plain = gradviz.run(source)
     pressed = gradviz.run(source, actions=("backward",))
     x, reason = polynomial_refused_again()
-    (note,) = [n for n in pressed.notes if n.startswith(NOTE_PREFIX)]
-    assert reason in note and "retain_graph=True" in note
+    (note,) = [n for n in pressed.notes if n.kind == "button"]
+    assert reason in note.text and "retain_graph=True" in note.text
     assert_same(pressed.find("x")[0].grad, x.grad)
     # Everything but the note is the graph of the program as written.
     kept, before = pressed.to_dict(), plain.to_dict()
-    assert kept.pop("notes") == [*before.pop("notes"), note]
+    assert kept.pop("notes") == [*before.pop("notes"), {"kind": "button", "text": note.text}]
     assert kept == before
 
 
@@ -160,7 +159,7 @@ def test_refused_backward_leaves_no_partial_accumulation() -> None:
     assert len(shown) == 2  # the program's backward, then the zeroing; the refusal added none
     assert_same(shown[0], once)
     assert_same(shown[1], torch.zeros(2))
-    assert any(n.startswith(NOTE_PREFIX) for n in graph.notes)
+    assert any(n.kind == "button" for n in graph.notes)
 
 
 def test_backward_again_repeats_the_given_gradient() -> None:
@@ -199,7 +198,7 @@ def test_autograd_grad_only_has_nothing_to_repeat() -> None:
     graph = gradviz.run(by_key("autograd_grad").code, actions=("backward",))
     assert not can_repeat(graph)
     assert accumulation(graph).rows == []
-    assert any("no backward() call" in n for n in graph.notes)
+    assert any(n.kind == "button" and "no backward() call" in n.text for n in graph.notes)
 
 
 # -- cuts -----------------------------------------------------------------------------------
