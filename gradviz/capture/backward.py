@@ -16,6 +16,7 @@ from gradviz.capture.identity import identity
 from gradviz.capture.recording import LiveCall, Recording
 from gradviz.capture.snapshot import snapshot
 from gradviz.capture.teardown import keep_until_unused
+from gradviz.model.graph import FUNCTIONAL_ORIGINS, CallOrigin
 
 SAVED_TENSORS_MAX_NODES = 5_000
 """Saved tensors are read only on graphs up to this size: reading them costs about as much as
@@ -25,7 +26,6 @@ ACCUMULATE_GRAD: Any = torch._C._functions.AccumulateGrad  # type: ignore[attr-d
 """The class of a leaf's autograd Node (its ``variable`` is the leaf)."""
 _SAVED_NAMES: dict[type, list[tuple[str, str, str | None]]] = {}
 _SAVES_RESULT: dict[type, bool] = {}
-_FUNCTIONAL_ORIGINS = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
 
 
 def is_accumulate(node: Any) -> bool:
@@ -139,14 +139,14 @@ def _as_list(value: object) -> list[Any]:
     return [value]
 
 
-def _origin() -> str | None:
+def _origin() -> CallOrigin | None:
     """``jacobian``/``hessian``/... if torch.autograd.functional is making this call."""
     frame = sys._getframe(2)
     found = None
     depth = 0
     while frame is not None and depth < 60:
         code = frame.f_code
-        if code.co_name in _FUNCTIONAL_ORIGINS and code.co_filename.endswith(
+        if code.co_name in FUNCTIONAL_ORIGINS and code.co_filename.endswith(
             ("autograd/functional.py", "autograd\\functional.py")
         ):
             found = code.co_name  # keep the outermost: hessian calls jacobian

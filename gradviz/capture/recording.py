@@ -14,6 +14,7 @@ import torch
 
 from gradviz.capture.identity import identity
 from gradviz.capture.snapshot import snapshots
+from gradviz.model.graph import CallOrigin
 from gradviz.model.values import TensorValue
 
 _wrapped = torch._C._functorch.is_functorch_wrapped_tensor
@@ -85,8 +86,9 @@ class LiveCall:
     inputs: list[torch.Tensor] = field(default_factory=list)
     create_graph: bool = False
     retain_graph: bool = False
-    origin: str | None = None
-    """``jacobian``/``hessian``/... when torch.autograd.functional made the call."""
+    origin: CallOrigin | None = None
+    """``jacobian``/``hessian``/... when torch.autograd.functional made the call, ``button``
+    when the app's button repeated it."""
     steps: list[tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=list)
     """(autograd Node, gradients arriving, gradients sent to its inputs) in the order the
     engine ran the nodes. The tensors are the engine's own (not copies): holding them also

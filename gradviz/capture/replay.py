@@ -19,8 +19,6 @@ from gradviz.model.graph import Note
 
 Action = Literal["backward", "zero_grad"]
 ACTIONS: tuple[str, ...] = get_args(Action)
-BUTTON = "button"
-"""``origin`` of a backward call made by the "backward again" button."""
 MAX_ACTIONS = 100
 """Presses replayed at most: each one re-runs backward."""
 _REFUSED = "backward again (button):"
@@ -33,7 +31,7 @@ def _last_backward(recording: Recording) -> LiveCall | None:
     so repeating one shows no accumulation.
     """
     for call in reversed(recording.calls):
-        if call.kind == "backward" and call.origin in (None, BUTTON):
+        if call.kind == "backward" and call.origin in (None, "button"):
             return call
     return None
 
@@ -63,7 +61,7 @@ def _backward_again(recording: Recording) -> Note | None:
         reason = str(err).strip().splitlines()[0]
         return Note("button", f"{_REFUSED} PyTorch refused, .grad is unchanged. {reason}")
     if len(recording.calls) > before_calls:
-        recording.calls[-1].origin = BUTTON
+        recording.calls[-1].origin = "button"
     return None
 
 

@@ -16,6 +16,10 @@ JSON_VERSION = 2
 """2: notes are ``{kind, text}`` objects (1: strings)."""
 
 NodeKind = Literal["leaf", "op", "constant"]
+CallOrigin = Literal["button", "jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"]
+"""Who made a backward call other than the program's own line: the app's "backward again"
+button, or the torch.autograd.functional function it ran inside."""
+FUNCTIONAL_ORIGINS: tuple[CallOrigin, ...] = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
 EdgeKind = Literal["grad", "constant", "cut"]
 """``grad``: autograd edge; ``constant``: a tensor not requiring grad fed an op;
 ``cut``: tracking stopped here (no_grad, detach, requires_grad_(False))."""
@@ -107,8 +111,9 @@ class BackwardCall:
     jacobians: dict[str, TensorValue] = field(default_factory=dict)
     """For a non-scalar root given a gradient v: J = d root / d leaf per leaf id, where
     small, so that the call can be shown as the vector-Jacobian product vᵀJ."""
-    origin: str | None = None
-    """``jacobian``/``hessian``/... when torch.autograd.functional made this call."""
+    origin: CallOrigin | None = None
+    """``button`` when the app's button repeated the call; ``jacobian``/``hessian``/... when
+    torch.autograd.functional made it; None for the program's own call."""
 
 
 @dataclass

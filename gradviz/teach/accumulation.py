@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gradviz.capture.replay import BUTTON
 from gradviz.model.graph import BackwardCall, Event, Graph
 from gradviz.model.names import name_or_title
 from gradviz.model.values import TensorValue
@@ -68,7 +67,7 @@ def _repeatable(graph: Graph) -> list[BackwardCall]:
     return [
         c
         for c in graph.backward_calls
-        if c.kind in ("backward", "auto") and c.origin in (None, BUTTON)
+        if c.kind in ("backward", "auto") and c.origin in (None, "button")
     ]
 
 
@@ -81,7 +80,7 @@ def freed_by(graph: Graph) -> BackwardCall | None:
 
 def _is_button(graph: Graph, event: Event) -> bool:
     if event.call is not None:
-        return graph.backward_calls[event.call].origin == BUTTON
+        return graph.backward_calls[event.call].origin == "button"
     return event.line is None  # a program's zeroing always runs on one of its lines
 
 
@@ -108,7 +107,7 @@ def accumulation(graph: Graph) -> Accumulation:
             continue
         if event.call is not None and graph.backward_calls[event.call].origin not in (
             None,
-            BUTTON,
+            "button",
         ):
             continue  # torch.autograd.functional's own passes
         rows.append(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gradviz.capture.replay import BUTTON
 from gradviz.model.format import element_labels
 from gradviz.model.graph import BackwardCall, Graph, Node
 from gradviz.model.names import name_or_title
@@ -77,7 +76,7 @@ def jacobian_ends(nodes: dict[str, Node], call: BackwardCall, leaf: str) -> Jaco
 
 def _program_calls(graph: Graph) -> list[int]:
     """Calls the program (or a button) made; not torch.autograd.functional's own passes."""
-    return [i for i, c in enumerate(graph.backward_calls) if c.origin in (None, BUTTON)]
+    return [i for i, c in enumerate(graph.backward_calls) if c.origin in (None, "button")]
 
 
 def _grads_before(graph: Graph, call_index: int) -> dict[str, TensorValue | None]:
@@ -194,7 +193,7 @@ def vjps(graph: Graph) -> list[Vjp]:
                     call=index,
                     line=call.line,
                     kind=call.kind,
-                    button=call.origin == BUTTON,
+                    button=call.origin == "button",
                     ends=jacobian_ends(nodes, call, leaf),
                     v=v,
                     jacobian=jacobian,
