@@ -16,9 +16,10 @@ from gradviz.app.rerun_time import affordable
 from gradviz.app.runs import SEED, runner
 from gradviz.model.format import number
 from gradviz.model.graph import Graph
+from gradviz.model.names import short_labels
 from gradviz.render.dot import RenderOptions
 from gradviz.render.teaching_plots import derivatives_figure
-from gradviz.teach.curve import labels, window
+from gradviz.teach.curve import window
 from gradviz.teach.higher_order import (
     DerivativeChain,
     GradientGraph,
@@ -47,7 +48,7 @@ def _chart(graph: Graph, render: RenderOptions, key: str) -> None:
 
 
 def _pair(graph: Graph, pair: GradientGraph, display: Display) -> None:
-    names = labels(graph)
+    names = short_labels(graph)
     call = graph.backward_calls[pair.call]
     root = ", ".join(f"`{names[r]}`" for r in call.roots)
     result = f"`{names[pair.result]}`"

@@ -11,12 +11,11 @@ from gradviz.app import links, state
 from gradviz.app.chain import chain_step
 from gradviz.app.figures import show_figure
 from gradviz.app.options import Display
-from gradviz.model.format import number, shape_text, tensor_text
+from gradviz.model.format import index_text, number, shape_text, tensor_text
 from gradviz.model.graph import Graph, Node
 from gradviz.model.names import distinct
-from gradviz.model.values import TensorValue
+from gradviz.model.values import TensorValue, elements
 from gradviz.render.plots import heatmap_figure
-from gradviz.teach.curve import flat, index_text
 
 
 def default_node(graph: Graph) -> str:
@@ -62,7 +61,7 @@ def show_tensor(value: TensorValue | None, what: str, display: Display, empty: s
         )
         show_figure(fig, display, theme=None)
         return
-    items = flat(value) or []
+    items = elements(value) or []
     rows: dict[str, list[Any]] = {
         "index": [index_text(value.shape, i) for i in range(len(items))],
         "value": [v if isinstance(v, (int, float)) else str(v) for v in items],

@@ -18,14 +18,13 @@ import streamlit as st
 
 from gradviz.app import state
 from gradviz.app.options import Display
-from gradviz.model.format import is_matrix, number, tensor_block, tensor_text
+from gradviz.model.format import index_text, is_matrix, number, tensor_block, tensor_text
 from gradviz.model.graph import Graph
 from gradviz.model.names import distinct, title
 from gradviz.model.values import TensorValue
 from gradviz.render.dot import RenderOptions
 from gradviz.render.interactive import NO_OVERLAY, Overlay
 from gradviz.teach.chain_rule import ChainRule, Unavailable, explain_chain_rule, leaves_of
-from gradviz.teach.curve import index_text
 from gradviz.teach.stepper import (
     BackwardStep,
     backward_step,

@@ -105,3 +105,14 @@ def element_labels(shape: Sequence[int], name: str) -> list[str]:
             rest //= size
         labels.append(f"{name}[{','.join(str(i) for i in reversed(index))}]" if shape else name)
     return labels
+
+
+def index_text(shape: Sequence[int], index: int) -> str:
+    """Flat index -> ``[1, 2]`` for a tensor of that shape; ``""`` for a scalar."""
+    if not shape:
+        return ""
+    parts = []
+    for size in reversed(shape):
+        parts.append(index % size)
+        index //= size
+    return "[" + ", ".join(str(p) for p in reversed(parts)) + "]"

@@ -56,3 +56,9 @@ def numbered(names: dict[str, str]) -> dict[str, str]:
 
 def _repeats(names: dict[str, str]) -> set[str]:
     return {name for name, count in Counter(names.values()).items() if count > 1}
+
+
+def short_labels(graph: Graph) -> dict[str, str]:
+    """A short, unique label per node for axes and pickers: its name, else what made it
+    (``x``, ``pow``), with the line (and order) where two would read the same."""
+    return distinct(graph, short)

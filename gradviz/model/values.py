@@ -93,3 +93,18 @@ def summarize(data: Nested) -> Summary:
         mean=finite_or_text(sum(numbers) / len(numbers)),
         head=[finite_or_text(v) for v in numbers[:SUMMARY_HEAD]],
     )
+
+
+def elements(value: TensorValue | None) -> list[Any] | None:
+    """A snapshot's elements in row-major order (None if only a summary was kept)."""
+    if value is None or value.data is None:
+        return None
+    return flatten(value.data)
+
+
+def element(value: TensorValue | None, index: int) -> float | None:
+    """One element as a finite float, or None."""
+    items = elements(value)
+    if items is None or index >= len(items):
+        return None
+    return finite_number(items[index])

@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gradviz.model.format import number, shape_text
+from gradviz.model.format import index_text, number, shape_text
 from gradviz.model.graph import BackwardCall, Graph, Node, NodeStep
 from gradviz.model.names import title
-from gradviz.model.values import TensorValue, finite_number
-from gradviz.teach.curve import flat, index_text
+from gradviz.model.values import TensorValue, elements, finite_number
 from gradviz.teach.stepper import (
     arriving_grad,
     derivative_kind,
@@ -110,7 +109,7 @@ def _autograd(call: BackwardCall, steps: dict[str, NodeStep], leaf: str) -> Tens
 
 
 def _value_at(value: TensorValue | None, index: int) -> float | None:
-    items = flat(value)
+    items = elements(value)
     if not items:
         return None
     return finite_number(items[index] if len(items) > 1 else items[0])

@@ -13,14 +13,15 @@ import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 
 from gradviz.model.errors import GradvizError
+from gradviz.model.format import index_text
 from gradviz.model.graph import Graph, Node
-from gradviz.model.names import distinct, short
-from gradviz.model.values import TensorValue, finite_number, flatten, numel
+from gradviz.model.names import short_labels
+from gradviz.model.values import element, elements, finite_number, numel
 from gradviz.model.walks import ancestors
 
 Overrides = dict[int, dict[int, float]]
@@ -78,34 +79,8 @@ class Curve:
     h: float
 
 
-# -- reading numbers out of a Graph ----------------------------------------------------------
-def flat(value: TensorValue | None) -> list[Any] | None:
-    """A snapshot's elements in row-major order (None if only a summary was kept)."""
-    if value is None or value.data is None:
-        return None
-    return flatten(value.data)
-
-
-def element(value: TensorValue | None, index: int) -> float | None:
-    """One element as a finite float, or None."""
-    items = flat(value)
-    if items is None or index >= len(items):
-        return None
-    return finite_number(items[index])
-
-
-def index_text(shape: Sequence[int], index: int) -> str:
-    """Flat index -> ``[1, 2]`` for a tensor of that shape; ``""`` for a scalar."""
-    if not shape:
-        return ""
-    parts = []
-    for size in reversed(shape):
-        parts.append(index % size)
-        index //= size
-    return "[" + ", ".join(str(p) for p in reversed(parts)) + "]"
-
-
-def find(graph: Graph, node_id: str, seq: int | None) -> Node | None:
+# -- the same tensor in another run ---------------------------------------------------------
+def same_node(graph: Graph, node_id: str, seq: int | None) -> Node | None:
     """The node standing for the same tensor in another run of the program.
 
     Node ids are deterministic for the same program; the creation index is checked too, so a
@@ -119,12 +94,6 @@ def find(graph: Graph, node_id: str, seq: int | None) -> Node | None:
     return next((n for n in graph.nodes if n.seq == seq), None)
 
 
-def labels(graph: Graph) -> dict[str, str]:
-    """A short, unique label per node for axes and pickers: its name, else what made it
-    (``x``, ``pow``), with the line (and order) where two would read the same."""
-    return distinct(graph, short)
-
-
 # -- choices ---------------------------------------------------------------------------------
 def _floating(node: Node) -> bool:
     return node.dtype.startswith(("float", "bfloat"))
@@ -133,7 +102,7 @@ def _floating(node: Node) -> bool:
 def input_choices(graph: Graph, max_elements: int = MAX_ELEMENTS) -> list[InputChoice]:
     """Elements of leaf tensors that require grad and whose creation can be overridden."""
     out = []
-    names = labels(graph)
+    names = short_labels(graph)
     for node in graph.nodes:
         if node.kind != "leaf" or node.seq is None or not _floating(node):
             continue
@@ -155,7 +124,7 @@ def output_choices(graph: Graph, max_elements: int = MAX_ELEMENTS) -> list[Outpu
     ordered = [index[i] for i in graph.outputs if i in index]
     ordered += [n for n in graph.nodes if n.name and n.id not in graph.outputs]
     out = []
-    names = labels(graph)
+    names = short_labels(graph)
     for node in ordered:
         if node.kind != "op" or node.value is None or node.value.data is None:
             continue
@@ -189,11 +158,11 @@ def default_choices(graph: Graph) -> tuple[InputChoice, OutputChoice] | None:
 
 def output_value(graph: Graph, choice: OutputChoice) -> float | None:
     """f in this run of the program: the chosen scalar, element or sum."""
-    node = find(graph, choice.node_id, choice.seq)
+    node = same_node(graph, choice.node_id, choice.seq)
     if node is None:
         return None
     if choice.reduce == "sum":
-        items = flat(node.value)
+        items = elements(node.value)
         if items is None:
             return None
         numbers = [finite_number(v) for v in items]
@@ -214,7 +183,7 @@ def input_value(graph: Graph, choice: InputChoice) -> float | None:
     for event in graph.events:
         if choice.node_id in event.leaf_values:
             return element(event.leaf_values[choice.node_id], choice.index)
-    node = find(graph, choice.node_id, choice.seq)
+    node = same_node(graph, choice.node_id, choice.seq)
     return element(node.value, choice.index) if node else None
 
 
@@ -287,7 +256,7 @@ def recorded_slope(graph: Graph, inp: InputChoice, out: OutputChoice) -> float |
     if not graph.backward_calls or out.reduce == "element":
         return None
     call = graph.backward_calls[0]
-    node = find(graph, out.node_id, out.seq)
+    node = same_node(graph, out.node_id, out.seq)
     if node is None or call.root != node.id or len(call.roots) > 1 or numel(node.shape) != 1:
         return None
     given = call.gradient[0] if call.gradient else None
@@ -324,7 +293,7 @@ def rerun_slope(
     backward on it (the program has not called backward yet), and the leaf's .grad is the
     slope. Refused honestly where that cannot be done.
     """
-    node = find(graph, out.node_id, out.seq)
+    node = same_node(graph, out.node_id, out.seq)
     if node is None or node.line is None or not (node.name and node.name.isidentifier()):
         return Slope(None, "autograd slope unavailable: the output has no variable name")
     prefix = _prefix_to(source, node.line)
@@ -341,7 +310,7 @@ def rerun_slope(
     except GradvizError as err:
         return Slope(None, f"autograd slope unavailable: the rerun failed ({err})")
     calls = cut.backward_calls
-    target = find(cut, node.id, node.seq)
+    target = same_node(cut, node.id, node.seq)
     if len(calls) != 1 or calls[0].kind != "auto" or target is None:
         return Slope(None, "autograd slope unavailable: the program calls backward before this")
     if calls[0].root is None or target.id not in ancestors(cut, calls[0].root):
@@ -409,7 +378,7 @@ def compute_curve(
         xs: Where to evaluate the curve (default: ``window(x)``).
         ys: Already computed f(xs), to skip those runs.
     """
-    leaf = find(graph, inp.node_id, inp.seq)
+    leaf = same_node(graph, inp.node_id, inp.seq)
     dtype = leaf.dtype if leaf else "float32"
     x = as_dtype(x, dtype)
     grid = list(xs) if xs is not None else window(x)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 
 from gradviz.model.errors import GradvizError
 from gradviz.model.graph import BackwardCall, Graph, Node
-from gradviz.model.values import numel
+from gradviz.model.names import short_labels
+from gradviz.model.values import element, numel
 from gradviz.model.walks import ancestors
-from gradviz.teach.curve import Runner, element, labels
+from gradviz.teach.curve import Runner
 
 PRIMES = ("f", "f′", "f″", "f‴")
 """Names of the derivatives by order (beyond: f⁽ⁿ⁾)."""
@@ -97,7 +98,7 @@ def _next_link(graph: Graph, start: int, root: str, leaf: str) -> Link | None:
 def derivative_chain(graph: Graph) -> DerivativeChain | None:
     """The first chain f → f′ (→ f″ …) of a scalar f and a scalar leaf, if the program has one."""
     index = graph.index()
-    names = labels(graph)
+    names = short_labels(graph)
     for i in create_graph_calls(graph):
         call = graph.backward_calls[i]
         if call.root is None or len(call.roots) != 1 or call.root_value is None:

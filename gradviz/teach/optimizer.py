@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gradviz.model.errors import GradvizError
+from gradviz.model.format import index_text
 from gradviz.model.graph import BackwardCall, Graph
-from gradviz.model.values import numel
-from gradviz.teach.curve import Overrides, Runner, element, flat, index_text, labels
+from gradviz.model.names import short_labels
+from gradviz.model.values import element, elements, numel
+from gradviz.teach.curve import Overrides, Runner
 
 MAX_ELEMENTS = 64
 """Elements of one parameter offered as a choice."""
@@ -75,7 +77,7 @@ def optimizer_path(graph: Graph, leaf: str, index: int = 0) -> OptimizerPath | N
     """
     calls, xs, losses, grads, values = [], [], [], [], []
     for i, call in _steps(graph, leaf):
-        every = flat(call.leaf_values[leaf])
+        every = elements(call.leaf_values[leaf])
         x, loss = element(call.leaf_values[leaf], index), element(call.root_value, 0)
         grad = _delivered(call, leaf, index)
         if every is None or x is None or loss is None or grad is None:
@@ -92,7 +94,7 @@ def optimizer_path(graph: Graph, leaf: str, index: int = 0) -> OptimizerPath | N
 
 def parameter_choices(graph: Graph) -> list[ParameterChoice]:
     """Elements of leaves that moved between the program's backward calls, in creation order."""
-    names = labels(graph)
+    names = short_labels(graph)
     index = graph.index()
     out = []
     for node in graph.nodes:
@@ -101,7 +103,7 @@ def parameter_choices(graph: Graph) -> list[ParameterChoice]:
         steps = _steps(graph, node.id)
         if len(steps) < 2:
             continue
-        snapshots = [flat(call.leaf_values[node.id]) for _, call in steps]
+        snapshots = [elements(call.leaf_values[node.id]) for _, call in steps]
         if any(s is None for s in snapshots):
             continue
         for i in range(min(numel(index[node.id].shape), MAX_ELEMENTS)):

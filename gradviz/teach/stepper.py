@@ -17,8 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from gradviz.model.graph import Graph, Node, NodeStep
-from gradviz.model.values import TensorValue, finite_number
-from gradviz.teach.curve import flat
+from gradviz.model.values import TensorValue, elements, finite_number
 
 ELEMENTWISE_OPS = frozenset(
     """Abs Acos Acosh Add Addcdiv Addcmul Alias Asin Asinh Atan Atan2 Atanh Ceil Clamp ClampMax
@@ -66,7 +65,7 @@ def ratios(
 
     The shapes must match, or the arriving gradient be one number.
     """
-    top, bottom = flat(sent), flat(arriving)
+    top, bottom = elements(sent), elements(arriving)
     if top is None or bottom is None:
         return None, "the tensors are too large to carry in full"
     if len(bottom) == 1:

@@ -6,8 +6,8 @@ import re
 
 import gradviz
 from gradviz.gallery import EXAMPLES, by_key
-from gradviz.model.names import distinct, numbered, title
-from gradviz.teach.curve import input_choices, labels, output_choices
+from gradviz.model.names import distinct, numbered, short_labels, title
+from gradviz.teach.curve import input_choices, output_choices
 
 INTERNAL_ID = re.compile(r"\bn\d+\b")
 
@@ -23,7 +23,7 @@ loss.backward()
 def test_each_example_s_nodes_read_differently_and_never_show_an_id() -> None:
     for example in EXAMPLES:
         graph = gradviz.run(example.code)
-        for names in (distinct(graph), labels(graph)):
+        for names in (distinct(graph), short_labels(graph)):
             assert len(set(names.values())) == len(graph.nodes), example.key
             assert not [n for n in names.values() if INTERNAL_ID.search(n)], example.key
 
@@ -34,7 +34,7 @@ def test_a_name_bound_twice_is_told_apart_by_its_line() -> None:
     bs = sorted(names[n.id] for n in graph.nodes if n.name == "b")
     assert bs == ["b = mul, line 3", "b = mul, line 4"]
     assert names[next(n.id for n in graph.nodes if n.name == "a")] == "a (leaf)"
-    assert labels(graph)[next(n.id for n in graph.nodes if n.name == "loss")] == "loss"
+    assert short_labels(graph)[next(n.id for n in graph.nodes if n.name == "loss")] == "loss"
 
 
 def test_nodes_on_one_line_are_numbered_in_the_order_they_were_made() -> None:

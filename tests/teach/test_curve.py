@@ -9,6 +9,7 @@ import torch
 
 import gradviz
 from gradviz.gallery import EXAMPLES, Example, by_key
+from gradviz.model.format import index_text
 from gradviz.model.graph import Graph
 from gradviz.teach import curve
 from gradviz.teach.curve import (
@@ -181,8 +182,8 @@ def test_output_made_in_a_function_has_no_rerun_slope() -> None:
 
 
 def test_helpers() -> None:
-    assert curve.index_text([2, 3], 4) == "[1, 1]"
-    assert curve.index_text([], 0) == ""
+    assert index_text([2, 3], 4) == "[1, 1]"
+    assert index_text([], 0) == ""
     assert curve.as_dtype(0.1, "float32") == float(torch.tensor(0.1))
     assert curve.as_dtype(0.1, "float64") == 0.1
     assert curve.step_size(2.0, "float32") == pytest.approx(2e-3)
