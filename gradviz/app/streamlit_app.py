@@ -1,7 +1,7 @@
 """gradviz in the browser: the page ``streamlit run app.py`` and ``gradviz app`` show.
 
 Layout and wiring only; the panels live in ``gradviz/app``. Data flows one way: the program
-text gives a Graph (``session.resolve``), the controls choose what of it to show, the panels
+text gives a Graph (``shown_run.resolve``), the controls choose what of it to show, the panels
 draw it.
 """
 
@@ -20,7 +20,7 @@ from gradviz.app import (
     options,
     output_panel,
     plot_panel,
-    session,
+    shown_run,
     teaching,
     walkthrough,
 )
@@ -46,7 +46,7 @@ with st.sidebar:
 # over, so a failed run's line is marked in its gutter.
 source = editor.program()
 program_box = st.container()
-view = session.resolve(source)
+view = shown_run.resolve(source)
 with program_box:
     editor.editor_panel(source, view.failure, font_size=display.font_size)
 if view.failure is not None:
