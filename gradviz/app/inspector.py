@@ -8,7 +8,6 @@ from typing import Any
 import streamlit as st
 
 from gradviz.app import links, state
-from gradviz.app.chain import chain_step
 from gradviz.app.figures import show_figure
 from gradviz.app.options import Display
 from gradviz.model.format import index_text, number, shape_text, tensor_text
@@ -16,6 +15,7 @@ from gradviz.model.graph import Graph, Node
 from gradviz.model.names import distinct
 from gradviz.model.values import TensorValue, elements
 from gradviz.render.plots import heatmap_figure
+from gradviz.teach.stepper import backward_step, last_step_at
 
 
 def default_node(graph: Graph) -> str:
@@ -103,52 +103,39 @@ def _saved(node: Node, display: Display) -> None:
 
 def _chain(graph: Graph, node: Node, display: Display, names: dict[str, str]) -> None:
     st.markdown("**Chain rule here**")
-    step = chain_step(graph, node)
-    if step is None:
+    found = last_step_at(graph, node.id)
+    if found is None:
         st.caption("No backward call passed through this node.")
         return
+    call_index, index = found
+    step = backward_step(graph, call_index, index)  # as the step-through shows it
     precision = display.render.precision
     st.markdown(
-        f"In backward call {step.call_index + 1}, the gradient arriving here "
-        f"(d root / d this) was `{tensor_text(step.arriving, precision, 8)}`."
+        f"In backward call {call_index + 1}, the gradient arriving here "
+        f"(d root / d this) was `{tensor_text(step.grad_in, precision, 8)}`."
     )
     if node.kind != "op":
         st.caption("A leaf: the arriving gradient is added into its .grad.")
         return
-    if not step.inputs:
+    sends = [s for s in step.sends if s.to is not None]
+    if not sends:
         st.caption("This operation sent no gradients on (no input needs one).")
-    for item in step.inputs:
-        name = names.get(item.input_id, "an input")
-        sent = tensor_text(item.sent, precision, 8)
-        st.markdown(f"→ input {item.position} **{name}**: gradient sent `{sent}`")
-        if item.ratio is None:
-            st.caption(f"local derivative: not computed — {item.reason}")
+    for send in sends:
+        name = names.get(send.to or "", "an input")
+        sent = tensor_text(send.grad, precision, 8)
+        st.markdown(f"→ input {send.position} **{name}**: gradient sent `{sent}`")
+        if send.local is None:
+            why = send.reason or "no gradient sent"
+            st.caption(f"local derivative: not computed — {why}")
             continue
-        ratio = TensorValue(shape=item.shape, dtype="float64", data=_nest(item.ratio, item.shape))
         st.markdown(
             "local derivative, as (gradient sent to this input) ÷ (gradient arriving), "
-            f"elementwise: `{tensor_text(ratio, precision, 8)}`"
+            f"elementwise: `{tensor_text(send.local, precision, 8)}`"
         )
     st.caption(
-        "The ratio is the local derivative d(this)/d(input) for elementwise operations; "
-        "for matrix products and reductions it is only a ratio. Blank (None) where the "
-        "arriving gradient is 0."
+        "For an elementwise operation the local derivative d(this)/d(input) is this ratio; "
+        "a matrix product or a reduction mixes elements, so no single ratio is its derivative."
     )
-
-
-def _nest(values: list[Any], shape: list[int]) -> Any:
-    """Flat row-major values back into nested lists of ``shape``."""
-    if not shape:
-        return values[0] if values else None
-    step = len(values) // shape[0] if shape[0] else 0
-    if len(shape) == 1:
-        return list(values)
-    return [_nest(values[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
-
-
-LIST_ALL_UP_TO = 1_000
-"""Graphs up to this many nodes list all of them for inspection; bigger ones list the nodes
-drawn (a select box of 10,000 options is sent to the browser on every rerun)."""
 
 
 def returned_gradient(graph: Graph, node_id: str) -> TensorValue | None:
@@ -169,6 +156,11 @@ def _fingerprint(graph: Graph) -> str:
     """Short and the same for the same graph: what its nodes are."""
     text = repr([(n.id, n.kind, n.op, n.name, n.label) for n in graph.nodes])
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+LIST_ALL_UP_TO = 1_000
+"""Graphs up to this many nodes list all of them for inspection; bigger ones list the nodes
+drawn (a select box of 10,000 options is sent to the browser on every rerun)."""
 
 
 def listed_nodes(graph: Graph, nodes: dict[str, Node], drawn: Graph) -> list[str]:

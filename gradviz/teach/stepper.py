@@ -195,6 +195,15 @@ def backward_step(graph: Graph, call_index: int, index: int) -> BackwardStep:
     return BackwardStep(index, step.node, arriving_grad(step), sends, frozenset(traversed))
 
 
+def last_step_at(graph: Graph, node_id: str) -> tuple[int, int] | None:
+    """(backward call, step) of the last call whose engine ran this node; None if none did."""
+    for call_index in range(len(graph.backward_calls) - 1, -1, -1):
+        for index, step in enumerate(graph.backward_calls[call_index].steps):
+            if step.node == node_id:
+                return call_index, index
+    return None
+
+
 def backward_steps(graph: Graph, call_index: int = -1) -> list[BackwardStep]:
     """The steps of one backward call, in the order the autograd engine ran them."""
     call = graph.backward_calls[call_index]

@@ -14,6 +14,7 @@ from tests.app.helpers import (
     markdown_text,
     node_rows,
     open_app,
+    open_program,
     pick_node,
     plotly_specs,
 )
@@ -94,6 +95,20 @@ def test_inspector_chain_rule_ratio_for_mul() -> None:
     assert "gradient sent `2`" in text
     assert "(gradient sent to this input) ÷ (gradient arriving), elementwise: `2`" in text
     assert "MulBackward0" in text
+
+
+def test_inspector_gives_no_ratio_for_a_matrix_product_as_the_step_through_does() -> None:
+    """A matmul mixes elements: the Inspector says why there is no local derivative instead
+    of showing a ratio that is none (the step-through says the same)."""
+    source = (
+        "import torch\nW = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)\n"
+        "x = torch.tensor([[1.0, -1.0]])\ny = (x @ W).sum()\ny.backward()\n"
+    )
+    at = open_program(source)
+    pick_node(at, "mm")
+    captions = "\n".join(c.value for c in at.caption)
+    assert "local derivative: not computed" in captions and "mixes" in captions
+    assert "÷ (gradient arriving), elementwise" not in markdown_text(at)
 
 
 def test_inspector_saved_tensors() -> None:
