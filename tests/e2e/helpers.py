@@ -23,9 +23,11 @@ def settle(page: Page) -> None:
     """Wait until the script run is over (the running indicator is gone) and the curve is
     drawn."""
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
-    plots = page.get_by_test_id("stPlotlyChart")
-    if plots.count():
-        expect(plots.first.locator(".main-svg").first).to_be_visible()
+    # Every chart on the page is drawn (none, after a rerun that removed the last program's).
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                 .every(chart => chart.querySelector('.main-svg'))"""
+    )
 
 
 def drawn_nodes(page: Page) -> list[str]:
