@@ -176,6 +176,7 @@ def _say_what_is_shown(view: BudgetView, budget: int) -> None:
 
 def _expand_box(groups: tuple[Group, ...], collapsed: list[str]) -> None:
     """A select box of the view's groups; choosing one expands it."""
+    named = {g.key: g.title for g in groups}
     titles = {g.key: f"{g.title} — {len(g.members):,} nodes" for g in groups}
     st.selectbox(
         f"Expand a group ({len(titles)} collapsed)",
@@ -185,20 +186,20 @@ def _expand_box(groups: tuple[Group, ...], collapsed: list[str]) -> None:
         placeholder="Choose a collapsed module or folded chain…",
         key=EXPAND,
         on_change=_expand,
-        args=(collapsed, titles),
+        args=(collapsed, named),
         disabled=not titles,
         help="Shows what the group stands for, as far as the node budget allows "
         "(a long chain opens from its start; the rest stays folded).",
     )
 
 
-def _expand(collapsed: list[str], titles: dict[str, str]) -> None:
+def _expand(collapsed: list[str], named: dict[str, str]) -> None:
     """Callback: undo the user's own collapse, or add the group to the expanded ones."""
     key = st.session_state.get(EXPAND)
     st.session_state[EXPAND] = None
     if not isinstance(key, str):
         return
-    st.session_state.setdefault(OPENED_TITLES, {})[key] = titles.get(key, key).split(" — ")[0]
+    st.session_state.setdefault(OPENED_TITLES, {})[key] = named.get(key, key)
     group = GroupId.parse(key)
     if group is not None and group.kind == "module" and group.target in collapsed:
         st.session_state[COLLAPSED] = [p for p in collapsed if p != group.target]

@@ -132,10 +132,12 @@ def _chain(graph: Graph, node: Node, display: Display, names: dict[str, str]) ->
             "local derivative, as (gradient sent to this input) ÷ (gradient arriving), "
             f"elementwise: `{tensor_text(send.local, precision, 8)}`"
         )
-    st.caption(
-        "For an elementwise operation the local derivative d(this)/d(input) is this ratio; "
-        "a matrix product or a reduction mixes elements, so no single ratio is its derivative."
-    )
+    if any(send.local is not None for send in sends):  # says what the ratios shown are
+        st.caption(
+            "For an elementwise operation the local derivative d(this)/d(input) is this "
+            "ratio; a matrix product or a reduction mixes elements, so no single ratio is its "
+            "derivative."
+        )
 
 
 def returned_gradient(graph: Graph, node_id: str) -> TensorValue | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from gradviz.model.values import Nested, TensorValue
 
@@ -19,7 +19,7 @@ NodeKind = Literal["leaf", "op", "constant"]
 CallOrigin = Literal["button", "jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"]
 """Who made a backward call other than the program's own line: the app's "backward again"
 button, or the torch.autograd.functional function it ran inside."""
-FUNCTIONAL_ORIGINS: tuple[CallOrigin, ...] = ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")
+FUNCTIONAL_ORIGINS: tuple[CallOrigin, ...] = tuple(o for o in get_args(CallOrigin) if o != "button")
 EdgeKind = Literal["grad", "constant", "cut"]
 """``grad``: autograd edge; ``constant``: a tensor not requiring grad fed an op;
 ``cut``: tracking stopped here (no_grad, detach, requires_grad_(False))."""

@@ -400,7 +400,7 @@ def _within(wire: dict[str, Any], cap: int) -> dict[str, Any]:
         f"The graph's JSON was {size:,} bytes, over the {cap:,} a run may send back "
         "(Limits.result_bytes): every value and gradient is shown as a summary."
     )
-    wire["notes"].append({"kind": "limit", "text": text})  # as the wire writes a Note
+    wire["notes"].append(asdict(Note("limit", text)))
     smaller = _json_size(wire)
     if smaller > cap:
         raise ResultTooBig(
