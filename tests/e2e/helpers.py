@@ -15,6 +15,19 @@ GRAPH_TEXT_PX = """() => {
 """Script: the on-screen size in pixels of the graph's smallest text."""
 
 
+def after_frames(page: Page) -> None:
+    """Wait two animation frames: svg-pan-zoom applies a zoom or pan on the next one, so read
+    at once after a click, the drawing still shows the view from before it."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def graph_text_px(page: Page) -> float:
+    """GRAPH_TEXT_PX once the last zoom is applied."""
+    after_frames(page)
+    px: float = page.evaluate(GRAPH_TEXT_PX)
+    return px
+
+
 def graph_svg(page: Page) -> Locator:
     return page.locator(".gv-canvas svg").first
 

@@ -14,11 +14,11 @@ from gradviz.gallery import by_key
 from gradviz.views.budget import DEFAULT_BUDGET, budget_view
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.helpers import (
-    GRAPH_TEXT_PX,
     drawn_nodes,
     expect_program,
     fresh_page,
     graph_svg,
+    graph_text_px,
     open_app,
 )
 
@@ -59,7 +59,7 @@ def test_a_big_model_fitted_whole_zooms_in_to_readable_text(browser: Any, app_ur
         svg = graph_svg(page)
         svg.scroll_into_view_if_needed()
         page.get_by_role("button", name="Fit").click()
-        whole = page.evaluate(GRAPH_TEXT_PX)
+        whole = graph_text_px(page)
         assert whole < 9, whole  # fitted whole, its text is too small to read
         box = svg.bounding_box()
         assert box is not None
@@ -68,7 +68,7 @@ def test_a_big_model_fitted_whole_zooms_in_to_readable_text(browser: Any, app_ur
         while sizes[-1] < READABLE_PX and len(sizes) <= 25:  # each notch zooms by about 1.2
             page.mouse.wheel(0, -300)
             page.wait_for_timeout(150)
-            sizes.append(page.evaluate(GRAPH_TEXT_PX))
+            sizes.append(graph_text_px(page))
         assert sizes == sorted(sizes) and sizes[-1] >= READABLE_PX, sizes
         page.mouse.move(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 3 + 30)
         expect(page.locator(".gv-tip")).to_be_visible()  # hovering a node shows its numbers

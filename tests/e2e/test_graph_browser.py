@@ -16,7 +16,7 @@ from gradviz.gallery import by_key
 from gradviz.model.names import distinct
 from gradviz.render.dot import PALETTES
 from tests.e2e.conftest import SCREENSHOTS
-from tests.e2e.helpers import RUN_BUTTON, SET_PROGRAM, graph_svg, open_app, settle
+from tests.e2e.helpers import RUN_BUTTON, SET_PROGRAM, after_frames, graph_svg, open_app, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -42,9 +42,8 @@ def matrix(transform: str) -> list[float]:
 
 
 def viewport(page: Page) -> list[float]:
-    """The drawing's transform matrix, once svg-pan-zoom has applied the last move (it does
-    so on the next animation frame)."""
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    """The drawing's transform matrix, once the last move is applied."""
+    after_frames(page)
     return matrix(page.evaluate(VIEWPORT))
 
 

@@ -110,9 +110,14 @@ class GraphView {
 
   textPx() {
     // The on-screen size of the drawing's text: its font size in SVG units times the scale.
+    // svg-pan-zoom applies a zoom on the next frame, so the scale drawn now is corrected by
+    // the zoom asked for (read just after fit(), the drawn scale is still the old one).
     const text = this.svg.querySelector("g.node text");
-    if (!text) return 0;
-    return parseFloat(text.getAttribute("font-size") || "0") * text.getScreenCTM().a;
+    const viewport = this.svg.querySelector(".svg-pan-zoom_viewport");
+    if (!text || !viewport) return 0;
+    const drawn = viewport.getCTM()?.a || 1;
+    const asked = this.zoom.getSizes().realZoom;
+    return (parseFloat(text.getAttribute("font-size") || "0") * text.getScreenCTM().a * asked) / drawn;
   }
 
   startAt(scale) {
