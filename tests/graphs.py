@@ -3,6 +3,8 @@ recorded by gradviz, and checks every view must pass (no duplicate edge, no cycl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
@@ -17,7 +19,7 @@ def make_node(i: int, kind: str = "op", label: str = "mul", module: str | None =
         name=None,
         op=None if kind != "op" else f"{label.title()}Backward0",
         label=label,
-        shape=[1],
+        shape=(1,),
         dtype="float32",
         requires_grad=True,
         module=module,
@@ -28,8 +30,8 @@ def chain_graph(n: int) -> Graph:
     """x -> mul -> mul -> ... (n nodes), built directly."""
     nodes = [make_node(0, "leaf", "leaf")] + [make_node(i) for i in range(1, n)]
     edges = [Edge(f"n{i - 1}", f"n{i}") for i in range(1, n)]
-    nodes[-1].flags.append("output")
-    return Graph(nodes=nodes, edges=edges, outputs=[f"n{n - 1}"])
+    nodes[-1] = replace(nodes[-1], flags=("output",))
+    return Graph(nodes=tuple(nodes), edges=tuple(edges), outputs=(f"n{n - 1}",))
 
 
 def transformer(layers: int) -> nn.Module:

@@ -105,7 +105,7 @@ def assert_matches(shown: TensorValue | None, truth: torch.Tensor | None, what: 
         assert shown is None and truth is None, f"{what}: gradviz shows {shown}, torch {truth}"
         return
     expected = truth.detach().double()
-    assert list(expected.shape) == shown.shape, f"{what}: shape {shown.shape} vs {expected.shape}"
+    assert tuple(expected.shape) == shown.shape, f"{what}: shape {shown.shape} vs {expected.shape}"
     torch.testing.assert_close(tensor_of(shown), expected, msg=lambda m: f"{what}: {m}")
 
 

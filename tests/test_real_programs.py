@@ -314,7 +314,7 @@ def test_custom_function_double_backward() -> None:
     assert (first.kind, first.create_graph) == ("grad", True)
     assert second.kind == "backward"
     dydx = only(graph, "dydx")
-    assert first.result_nodes == [dydx.id] and "create_graph" in dydx.flags
+    assert first.result_nodes == (dydx.id,) and "create_graph" in dydx.flags
     assert_matches(dydx.value, ns["dydx"], "dydx")
     assert_matches(only(graph, "x").grad, 6 * ns["x"].detach(), "d2y/dx2")
     assert "CubeBackward" in {n.op for n in graph.nodes}
@@ -335,7 +335,7 @@ def test_torch_func_results_equal_torchs_and_are_constants() -> None:
     for name in ("x", "df", "J", "batch", "per_row", "dots"):
         assert shown[name].kind == "constant"
         assert_matches(shown[name].value, plain.namespace[name], name)
-    assert graph.backward_calls == []
+    assert graph.backward_calls == ()
 
 
 def test_torch_func_hessian_with_partial() -> None:
@@ -349,7 +349,7 @@ def test_forward_ad_tangent() -> None:
     assert graph.stdout.endswith("True\n")
     for name in ("out", "jvp"):
         assert_matches(only(graph, name).value, plain.namespace[name], name)
-    assert graph.backward_calls == []
+    assert graph.backward_calls == ()
 
 
 def test_torch_internal_deprecation_warnings_are_not_the_programs() -> None:

@@ -62,7 +62,7 @@ def test_t002b_autograd_grad_shows_the_result_without_accumulating() -> None:
     graph = gradviz.run(program("t002b_autograd_grad.py"))
     (w,) = graph.find("w")
     (call,) = graph.backward_calls
-    assert call.kind == "grad" and call.inputs == [w.id]
+    assert call.kind == "grad" and call.inputs == (w.id,)
     assert call.results[0].data == pytest.approx([1.0] * 5)
     assert "grad_not_accumulated" in w.flags
     assert w.grad is None  # as torch's: the returned gradient is the call's result, not .grad

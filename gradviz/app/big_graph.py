@@ -17,10 +17,10 @@ from gradviz.app import links, state
 from gradviz.model.format import shape_text
 from gradviz.model.graph import Graph
 from gradviz.model.names import numbered, title
+from gradviz.model.paths import enclosing_paths
 from gradviz.render.dot import RenderOptions
 from gradviz.views.budget import BudgetView, Group, budget_view
 from gradviz.views.collapse import (
-    ancestors,
     effective_modules,
     fold_repeats,
     module_tree,
@@ -130,7 +130,7 @@ def _kind(node_id: str) -> str | None:
 
 def _forget_other_graphs(graph: Graph, tree: dict[str, int]) -> None:
     """Drop choices that name modules or nodes this graph does not have (another program)."""
-    ids = graph.index()
+    ids = graph.by_id
 
     def here(key: object) -> bool:
         group = GroupId.parse(key) if isinstance(key, str) else None
@@ -220,7 +220,7 @@ def _opened_title(key: str, graph: Graph) -> str:
         return key
     if group.kind == "module":
         return group.target
-    first = graph.index().get(group.target)
+    first = graph.by_id.get(group.target)
     what = "chain" if group.kind == "chain" else "inputs"
     return f"{what} from {title(first)}" if first is not None else what
 
@@ -240,7 +240,7 @@ def _find(graph: Graph) -> str | None:
     if not hits:
         st.caption("No node matches.")
         return None
-    index = graph.index()
+    index = graph.by_id
     mods = effective_modules(graph)
     found_as = {}
     for node_id in hits[:MAX_HITS]:
@@ -271,7 +271,7 @@ def _reveal(mods: dict[str, str | None]) -> None:
         st.session_state[state.NODE] = found
     module = mods.get(str(found))
     if module:
-        around = set(ancestors(module))
+        around = set(enclosing_paths(module))
         kept = [p for p in st.session_state.get(COLLAPSED, []) if p not in around]
         st.session_state[COLLAPSED] = kept
 

@@ -90,7 +90,7 @@ def _plot(source: str, graph: Graph, chain: DerivativeChain, display: Display) -
     if x is not None and isinstance(x.data, (int, float)):
         x0 = float(x.data)
     if x0 is None:
-        node = graph.index()[chain.leaf]
+        node = graph.by_id[chain.leaf]
         x0 = float(node.value.data) if node.value and isinstance(node.value.data, float) else None
     if x0 is None:
         st.caption("No plot: the input has no value to start from.")

@@ -165,12 +165,12 @@ LIST_ALL_UP_TO = 1_000
 drawn (a select box of 10,000 options is sent to the browser on every rerun)."""
 
 
-def listed_nodes(graph: Graph, nodes: dict[str, Node], drawn: Graph) -> list[str]:
+def listed_nodes(graph: Graph, drawn: Graph) -> list[str]:
     """The ids the inspector offers: every node, or for a big graph those ``drawn`` shows
-    (its collapsed groups are not in ``nodes``, the graph's index), else the default node."""
+    (its collapsed groups are not nodes of ``graph``), else the default node."""
     if len(graph.nodes) <= LIST_ALL_UP_TO:
         return [n.id for n in graph.nodes]
-    ids = [n.id for n in drawn.nodes if n.id in nodes]
+    ids = [n.id for n in drawn.nodes if n.id in graph.by_id]
     return ids or [default_node(graph)]
 
 
@@ -179,9 +179,9 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
     about it."""
     if not graph.nodes:
         return
-    nodes = graph.index()
+    nodes = graph.by_id
     names = distinct(graph)
-    ids = listed_nodes(graph, nodes, drawn)
+    ids = listed_nodes(graph, drawn)
     default = default_node(graph)
     linked = st.query_params.get(NODE_PARAM)
     if state.NODE not in st.session_state and linked in ids:

@@ -117,7 +117,7 @@ class _Runs:
     for each student who opens the same example would be waste). Plain, not st.cache_*:
     the page reports a run's progress while it waits, which a cached function may not do,
     and cache_data would unpickle a fresh copy per read (a second for a 6,000-node graph).
-    The Outcomes are therefore shared and must never be mutated."""
+    Sharing is safe by construction: an Outcome and its Graph are frozen values."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
@@ -157,8 +157,8 @@ def run_program(
     actions: tuple[str, ...] = (),
     on_wait: Callable[[str, float], None] | None = None,
 ) -> Outcome:
-    """``execute``, remembered by (program, overrides, seed, actions). The Outcome is shared:
-    read it, never change it."""
+    """``execute``, remembered by (program, overrides, seed, actions); the Outcome is shared
+    by every session that asks for the same run."""
     key: _Key = (source, _key(overrides), seed, actions)
     outcome = RUNS.get(key)
     if outcome is None:

@@ -25,15 +25,15 @@ def applies(graph: Graph) -> bool:
     return bool(vjps(graph))
 
 
-def nested(flat: list[float], shape: list[int]) -> TensorValue:
+def nested(flat: list[float], shape: tuple[int, ...]) -> TensorValue:
     """A flat list back in its tensor's shape, to be written like any tensor."""
     data: Any = list(flat)
     for size in reversed(shape[1:]):
         data = [data[i : i + size] for i in range(0, len(data), size)]
-    return TensorValue(shape=list(shape), dtype="float64", data=data if shape else flat[0])
+    return TensorValue(shape=shape, dtype="float64", data=data if shape else flat[0])
 
 
-def text_of(flat: list[float] | None, shape: list[int], precision: int) -> str:
+def text_of(flat: list[float] | None, shape: tuple[int, ...], precision: int) -> str:
     """``[[2], [-1]]``: the numbers in the tensor's shape, or "—" when not known."""
     if flat is None or len(flat) != math.prod(shape):
         return "—"

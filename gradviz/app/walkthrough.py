@@ -225,7 +225,7 @@ def _which(graph: Graph, call_index: int) -> str:
 def _backward_details(
     graph: Graph, walk: Walk, step: BackwardStep, call_index: int, display: Display
 ) -> None:
-    nodes = graph.index()
+    nodes = graph.by_id
     names = distinct(graph)
     call = graph.backward_calls[call_index]
     node = nodes.get(step.node)
@@ -297,7 +297,7 @@ def _chain_rule_panel(
     graph: Graph, call_index: int, display: Display, names: dict[str, str]
 ) -> None:
     st.markdown("**Chain rule for a leaf**")
-    nodes = graph.index()
+    nodes = graph.by_id
     leaves = leaves_of(graph, call_index)
     if not leaves:
         st.caption("No leaf received a gradient in this call.")
@@ -349,7 +349,7 @@ def _show_rule(rule: ChainRule, precision: int) -> None:
 
 
 def _forward_details(graph: Graph, walk: Walk, node_id: str, display: Display) -> None:
-    node = graph.index()[node_id]
+    node = graph.by_id[node_id]
     where = f" at line {node.line}" if node.line is not None else ""
     value = tensor_text(node.value, display.render.precision, MAX_ITEMS)
     st.markdown(

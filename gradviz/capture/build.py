@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -32,6 +33,7 @@ from gradviz.model.graph import (
     Edge,
     EdgeKind,
     Event,
+    Flag,
     FunctionalCall,
     Graph,
     Node,
@@ -47,7 +49,7 @@ _CUSTOM_FUNCTION: Any = torch.autograd.function.BackwardCFunction
 """The base of a custom ``torch.autograd.Function``'s node (``MyExpBackward``). Its output's
 record was made by the last op inside ``forward``, which runs without grad: that op's inputs
 and its no_grad flag are not the Function's."""
-_STOPPED = frozenset({"no_grad", "detached", "shared_storage"})
+_STOPPED: frozenset[Flag] = frozenset({"no_grad", "detached", "shared_storage"})
 
 
 def default_roots(recording: Recording) -> list[torch.Tensor]:
@@ -258,7 +260,7 @@ class _Builder:
     ) -> Node:
         record = self.rec.by_id.get(identity(t))
         is_leaf = t.requires_grad
-        flags = sorted(record.flags) if record is not None and record.flags else []
+        flags: list[Flag] = sorted(record.flags) if record is not None and record.flags else []
         grad = None
         # A leaf shows the .grad torch holds. What autograd.grad returned is the call's result
         # (and the node of the tensor the program bound it to), never .grad.
@@ -269,18 +271,18 @@ class _Builder:
                 flags.append("grad_not_accumulated")
         value = self.snap(t)
         kind: NodeKind = "leaf" if is_leaf else "constant"
-        shape, dtype = list(value.shape), value.dtype
+        shape, dtype, flags_ = value.shape, value.dtype, tuple(flags)
         if record is None:
             return Node(
                 id=node_id, kind=kind, name=None, op=None, label="tensor", shape=shape,
-                dtype=dtype, requires_grad=is_leaf, value=value, grad=grad, flags=flags,
+                dtype=dtype, requires_grad=is_leaf, value=value, grad=grad, flags=flags_,
             )  # fmt: skip
         label = record.func
         if label == "input" and identity(t) in returned:
             label = "autograd.grad"  # what made it, rather than "came from outside"
         return Node(
             id=node_id, kind=kind, name=record.name, op=None, label=label, shape=shape,
-            dtype=dtype, requires_grad=is_leaf, value=value, grad=grad, flags=flags,
+            dtype=dtype, requires_grad=is_leaf, value=value, grad=grad, flags=flags_,
             module=record.module, seq=record.seq, line=record.line,
             stopped_line=record.stopped_line,
         )  # fmt: skip
@@ -309,7 +311,7 @@ class _Builder:
         grad_value = self.maybe_snap(arriving[0]) if arriving else None
         value = self.snap(tensor) if isinstance(tensor, torch.Tensor) else None
         shown = value or grad_value
-        shape, dtype = (list(shown.shape), shown.dtype) if shown else ([], "")
+        shape, dtype = (shown.shape, shown.dtype) if shown else ((), "")
         class_name = type(fn).__name__
         label = friendly_op(class_name)
         saved_values = {
@@ -320,7 +322,7 @@ class _Builder:
             return Node(
                 id=node_id, kind="op", name=None, op=class_name, label=label, shape=shape,
                 dtype=dtype, requires_grad=True, value=value, grad=grad_value,
-                saved=saved_values, flags=["internal"],
+                saved=saved_values, flags=("internal",),
             )  # fmt: skip
         flags = record.flags
         if flags and isinstance(fn, _CUSTOM_FUNCTION):
@@ -328,7 +330,7 @@ class _Builder:
         return Node(
             id=node_id, kind="op", name=record.name, op=class_name, label=label, shape=shape,
             dtype=dtype, requires_grad=True, value=value, grad=grad_value, saved=saved_values,
-            flags=sorted(flags) if flags else [], module=record.module,
+            flags=tuple(sorted(flags)) if flags else (), module=record.module,
             seq=record.seq, line=record.line,
         )  # fmt: skip
 
@@ -358,18 +360,18 @@ class _Builder:
             if node_id is None:
                 continue
             order.append(node_id)
-            steps.append(NodeStep(node_id, [snap(g) for g in arriving], [snap(g) for g in sent]))
+            steps.append(NodeStep(node_id, tuple(map(snap, arriving)), tuple(map(snap, sent))))
         roots = [self.tensor_id(r) for r in live.roots]
         return BackwardCall(
             kind="grad" if live.kind == "grad" else "backward",
             root=roots[0] if roots else None,
-            roots=[r for r in roots if r is not None],
-            order=order,
-            steps=steps,
-            gradient=[snap(g) for g in live.gradients],
-            inputs=[self.tensor_id(t) for t in live.inputs],
-            results=[snap(r) for r in live.results],
-            result_nodes=[self.tensor_id(r) for r in live.results],
+            roots=tuple(r for r in roots if r is not None),
+            order=tuple(order),
+            steps=tuple(steps),
+            gradient=tuple(map(snap, live.gradients)),
+            inputs=tuple(map(self.tensor_id, live.inputs)),
+            results=tuple(map(snap, live.results)),
+            result_nodes=tuple(map(self.tensor_id, live.results)),
             create_graph=live.create_graph,
             retain_graph=live.retain_graph,
             root_value=live.root_values[0] if live.root_values else None,
@@ -409,37 +411,35 @@ class _Builder:
             for obj in self.order
             for src, position, kind in self.inputs[identity(obj)]
         ]
-        _internal_ops_join_consumers(nodes, edges)
+        nodes = _internal_ops_join_consumers(nodes, edges)
         consumed = {e.src for e in edges}
-        outputs: list[str] = []
+        outputs: dict[str, None] = {}
         for t in roots:
             node_id = self.tensor_id(t)
-            if node_id is not None and node_id not in consumed and node_id not in outputs:
-                outputs.append(node_id)
-        index = {n.id: n for n in nodes}
-        for node_id in outputs:
-            index[node_id].flags.append("output")
+            if node_id is not None and node_id not in consumed:
+                outputs[node_id] = None
+        nodes = [replace(n, flags=(*n.flags, "output")) if n.id in outputs else n for n in nodes]
         seq_ids = self.seq_ids()
+        notes: tuple[Note, ...] = ()
+        if cut:
+            said = (
+                f"The graph has more than {max_nodes:,} nodes: the {max_nodes:,} nearest "
+                "the outputs are shown (Limits.max_nodes)."
+            )
+            notes = (Note("limit", said),)
         graph = Graph(
-            nodes=nodes,
-            edges=edges,
-            outputs=outputs,
-            backward_calls=[self.call(c, seq_ids) for c in self.rec.calls],
-            events=[self.event(e, seq_ids) for e in self.rec.events],
-            functional_calls=[
-                FunctionalCall(f.kind, f.function, f.inputs, f.result, f.line)  # type: ignore[arg-type]
+            nodes=tuple(nodes),
+            edges=tuple(edges),
+            outputs=tuple(outputs),
+            backward_calls=tuple(self.call(c, seq_ids) for c in self.rec.calls),
+            events=tuple(self.event(e, seq_ids) for e in self.rec.events),
+            notes=notes,
+            functional_calls=tuple(
+                FunctionalCall(f.kind, f.function, tuple(f.inputs), f.result, f.line)  # type: ignore[arg-type]
                 for f in self.rec.functional
-            ],
+            ),
             module_classes=self.module_classes(nodes),
         )
-        if cut:
-            graph.notes.append(
-                Note(
-                    "limit",
-                    f"The graph has more than {max_nodes:,} nodes: the {max_nodes:,} nearest "
-                    "the outputs are shown (Limits.max_nodes).",
-                )
-            )
         self.batch.close()
         self.keep_deep_graph()
         return graph
@@ -455,20 +455,24 @@ class _Builder:
             keep_until_unused(fns, [fn for fn in fns if identity(fn) not in fed])
 
 
-def _internal_ops_join_consumers(nodes: list[Node], edges: list[Edge]) -> None:
+def _internal_ops_join_consumers(nodes: list[Node], edges: list[Edge]) -> list[Node]:
     """Ops autograd made on its own (the ``t`` of a Linear's weight) belong to the module of
     their consumers when those agree; ``nodes`` lists inputs before their consumers."""
     if not any(n.module for n in nodes) or not any(
         n.module is None and "internal" in n.flags for n in nodes
     ):
-        return
-    index = {n.id: n for n in nodes}
+        return nodes
     users: dict[str, list[str]] = {}
     for e in edges:
         users.setdefault(e.src, []).append(e.dst)
-    for n in reversed(nodes):
+    module = {n.id: n.module for n in nodes}
+    out = list(nodes)
+    for i in reversed(range(len(out))):  # consumers first: an internal op feeding one joins too
+        n = out[i]
         if n.module is None and n.kind == "op" and "internal" in n.flags:
-            n.module = common_module([index[u].module for u in users.get(n.id, [])])
+            module[n.id] = common_module([module[u] for u in users.get(n.id, [])])
+            out[i] = replace(n, module=module[n.id])
+    return out
 
 
 def _by_id(values: dict[int, Any], seq_ids: dict[int, str]) -> dict[str, Any]:

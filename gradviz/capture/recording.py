@@ -14,7 +14,7 @@ import torch
 
 from gradviz.capture.identity import identity
 from gradviz.capture.snapshot import snapshots
-from gradviz.model.graph import CallOrigin
+from gradviz.model.graph import CallOrigin, Flag
 from gradviz.model.values import TensorValue
 
 _wrapped = torch._C._functorch.is_functorch_wrapped_tensor
@@ -62,17 +62,17 @@ class TensorRecord:
         self.inputs: list[torch.Tensor] = inputs if inputs is not None else []
         """The tensor arguments of the call that produced it (for constants and cuts)."""
         self.name: str | None = None
-        self.flags: frozenset[str] = _NO_FLAGS
+        self.flags: frozenset[Flag] = _NO_FLAGS
         self.cut_from: tuple[torch.Tensor, ...] = ()
         """Tensors whose tracking was stopped to make this one (detach, no_grad)."""
         self.stopped_line: int | None = None
         """Line where requires_grad was switched off on this tensor in place."""
 
-    def flag(self, *names: str) -> None:
+    def flag(self, *names: Flag) -> None:
         self.flags = self.flags.union(names)
 
 
-_NO_FLAGS: frozenset[str] = frozenset()
+_NO_FLAGS: frozenset[Flag] = frozenset()
 
 
 @dataclass(eq=False)

@@ -153,11 +153,11 @@ def _all_finite(data: Nested) -> bool:
     return bool(total - total == 0.0)
 
 
-def shape_of(tensor: torch.Tensor) -> list[int]:
+def shape_of(tensor: torch.Tensor) -> tuple[int, ...]:
     """A tensor's sizes; a nested tensor's is its number of tensors (the rest can be ragged)."""
     if tensor.is_nested:
-        return [int(tensor.size(0))]
-    return list(tensor.shape)
+        return (int(tensor.size(0)),)
+    return tuple(tensor.shape)
 
 
 def _sizes_text(shape: torch.Size | list[int]) -> str:
@@ -220,13 +220,13 @@ def _summary(t: torch.Tensor) -> Summary:
     if t.dtype in _NO_MIN_MAX:
         t = t.double()
     if t.numel() == 0:
-        return Summary(min="nan", max="nan", mean="nan", head=[])
+        return Summary(min="nan", max="nan", mean="nan", head=())
     mean = float(t.sum(dtype=torch.float64)) / t.numel()
     return Summary(
         min=finite_or_text(float(t.min())),
         max=finite_or_text(float(t.max())),
         mean=finite_or_text(mean),
-        head=[finite_or_text(float(v)) for v in _head(t, SUMMARY_HEAD).tolist()],
+        head=tuple(finite_or_text(float(v)) for v in _head(t, SUMMARY_HEAD).tolist()),
     )
 
 
@@ -259,7 +259,7 @@ def snapshot(tensor: torch.Tensor, limit: int = FULL_VALUE_LIMIT) -> TensorValue
         data = tensor.tolist()
         if fast[1] and not _all_finite(data):
             data = _clean(data)
-        return TensorValue(list(tensor.shape), fast[0], data)
+        return TensorValue(tuple(tensor.shape), fast[0], data)
     try:
         with torch.no_grad(), torch._C.DisableTorchFunction():  # gradviz's copy
             return _snapshot(tensor, limit)
@@ -293,7 +293,7 @@ def _unreadable(tensor: torch.Tensor, reason: str) -> TensorValue:
     try:
         shape = shape_of(tensor)
     except Exception:  # even its sizes are out of reach
-        shape = []
+        shape = ()
     return TensorValue(shape, dtype_name(tensor.dtype), note=f"values not readable: {reason}")
 
 
@@ -345,18 +345,25 @@ class _CopiedValue(TensorValue):
     _copies: _Copies | None
     _index: int
 
+    def __init__(self, shape: tuple[int, ...], dtype: str, copies: _Copies, index: int) -> None:
+        super().__init__(shape, dtype)
+        # After: setting data clears _copies. (object's setattr: a frozen slots dataclass's
+        # own cannot serve a subclass on Python 3.11, and these are no fields of it anyway.)
+        object.__setattr__(self, "_copies", copies)
+        object.__setattr__(self, "_index", index)
+
     @property
     def data(self) -> Nested | None:
         copies = self._copies
         if copies is not None:
             _DATA_SLOT.__set__(self, copies.rows()[self._index])
-            self._copies = None
+            object.__setattr__(self, "_copies", None)
         return _DATA_SLOT.__get__(self)
 
     @data.setter
     def data(self, value: Nested | None) -> None:
         _DATA_SLOT.__set__(self, value)
-        self._copies = None
+        object.__setattr__(self, "_copies", None)
 
     def __eq__(self, other: object) -> bool:  # equal to the plain TensorValue it stands for
         if not isinstance(other, TensorValue):
@@ -396,9 +403,7 @@ class SnapshotBatch:
         copies = self._groups.get(key)
         if copies is None:
             copies = self._groups[key] = _Copies()
-        value = object.__new__(_CopiedValue)
-        value.shape, value.dtype, value.summary, value.note = list(shape), fast[0], None, None
-        value._copies, value._index = copies, len(copies.tensors)
+        value = _CopiedValue(tuple(shape), fast[0], copies, len(copies.tensors))
         copies.tensors.append(tensor)
         return value
 

@@ -28,7 +28,7 @@ def number(x: Any, precision: int = 4) -> str:
     return str(x)  # "nan", "inf" from JSON-safe snapshots
 
 
-def shape_text(shape: list[int]) -> str:
+def shape_text(shape: Sequence[int]) -> str:
     """``[2, 3]`` -> ``2×3``; a 0-d tensor is a ``scalar``."""
     return "×".join(map(str, shape)) if shape else "scalar"
 

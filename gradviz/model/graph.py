@@ -2,12 +2,20 @@
 
 Renderers and front ends read only these dataclasses; they never see a live tensor or
 ``grad_fn``. Everything they show was captured here.
+
+NOTE: a Graph is a value. Its dataclasses are frozen and hold tuples and read-only mappings,
+so one Graph can be shared by every session and thread (the app caches runs across users);
+a view of it is a new Graph (``dataclasses.replace``). Its queries (``by_id``, ``consumers``,
+``ancestors``...) are computed once, on first use: the same answer for every reader.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from gradviz.model.values import Nested, TensorValue
@@ -20,12 +28,32 @@ CallOrigin = Literal["button", "jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"
 """Who made a backward call other than the program's own line: the app's "backward again"
 button, or the torch.autograd.functional function it ran inside."""
 FUNCTIONAL_ORIGINS: tuple[CallOrigin, ...] = tuple(o for o in get_args(CallOrigin) if o != "button")
+Flag = Literal[
+    "output",
+    "no_grad",
+    "detached",
+    "requires_grad_off",
+    "create_graph",
+    "internal",
+    "grad_not_accumulated",
+    "shared_storage",
+    "collapsed",
+    "repeated",
+    "folded",
+    "merged",
+]
+"""What is special about a node: ``output`` of the program; made under ``no_grad``,
+``detached`` or after ``requires_grad_off`` (a cut); from a ``create_graph`` backward;
+``internal`` to a custom Function; a leaf whose grad was ``grad_not_accumulated`` (not a
+leaf of the call); ``shared_storage`` with another tensor; or, in a view, a ``collapsed``
+module, ``repeated`` blocks collapsed into one, a ``folded`` run of ops, or sources
+``merged`` into one node."""
 EdgeKind = Literal["grad", "constant", "cut"]
 """``grad``: autograd edge; ``constant``: a tensor not requiring grad fed an op;
 ``cut``: tracking stopped here (no_grad, detach, requires_grad_(False))."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Node:
     """One node of the drawn graph: a leaf tensor, an autograd op, or a constant tensor."""
 
@@ -37,18 +65,16 @@ class Node:
     """The grad_fn class name (``MulBackward0``); None for leaves and constants."""
     label: str
     """A friendly operation name (``mul``, ``pow``), or what made a constant (``zeros``)."""
-    shape: list[int]
+    shape: tuple[int, ...]
     dtype: str
     requires_grad: bool
     value: TensorValue | None = None
     grad: TensorValue | None = None
     """Leaf: its ``.grad``. Other nodes: d root / d this tensor from the last backward
     call that reached it."""
-    saved: dict[str, str | TensorValue] = field(default_factory=dict)
+    saved: Mapping[str, str | TensorValue] = field(default_factory=dict)
     """The tensors and arguments autograd saved for this op's backward (``self``, ``other``)."""
-    flags: list[str] = field(default_factory=list)
-    """Among: output, no_grad, detached, requires_grad_off, create_graph, internal,
-    grad_not_accumulated, shared_storage."""
+    flags: tuple[Flag, ...] = ()
     module: str | None = None
     """Path of the module whose forward produced this node (``encoder.0``), if any."""
     seq: int | None = None
@@ -60,7 +86,7 @@ class Node:
     """Program line that switched requires_grad off on it in place, if one did."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Edge:
     """Data flows from ``src`` (an input) to ``dst`` (the op consuming it)."""
 
@@ -72,33 +98,33 @@ class Edge:
     label: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class NodeStep:
     """What one node did during a backward call."""
 
     node: str
-    grad_in: list[TensorValue | None]
+    grad_in: tuple[TensorValue | None, ...]
     """Gradient arriving at the node: d root / d each of its outputs."""
-    grad_out: list[TensorValue | None]
+    grad_out: tuple[TensorValue | None, ...]
     """Gradient the node sent to each of its inputs (next_functions order)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class BackwardCall:
     """One ``backward()`` / ``autograd.grad`` run, in the order the engine executed nodes."""
 
     kind: Literal["backward", "grad", "auto"]
     root: str | None
-    roots: list[str] = field(default_factory=list)
-    order: list[str] = field(default_factory=list)
-    steps: list[NodeStep] = field(default_factory=list)
-    gradient: list[TensorValue | None] = field(default_factory=list)
+    roots: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
+    steps: tuple[NodeStep, ...] = ()
+    gradient: tuple[TensorValue | None, ...] = ()
     """The ``gradient=`` / ``grad_outputs=`` given per root (None: implicit ones)."""
-    inputs: list[str | None] = field(default_factory=list)
+    inputs: tuple[str | None, ...] = ()
     """For autograd.grad: the node of each input."""
-    results: list[TensorValue | None] = field(default_factory=list)
+    results: tuple[TensorValue | None, ...] = ()
     """For autograd.grad: the gradient returned for each input."""
-    result_nodes: list[str | None] = field(default_factory=list)
+    result_nodes: tuple[str | None, ...] = ()
     """For autograd.grad with create_graph: the graph node of each returned gradient."""
     create_graph: bool = False
     retain_graph: bool = False
@@ -116,7 +142,7 @@ class BackwardCall:
     torch.autograd.functional made it; None for the program's own call."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Event:
     """Something that changed leaves' gradients or values, in program order."""
 
@@ -128,13 +154,13 @@ class Event:
     """Index into ``backward_calls`` for backward/grad events."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class FunctionalCall:
     """A call of torch.autograd.functional.jacobian or hessian on a program's function."""
 
     kind: Literal["jacobian", "hessian"]
     function: str
-    inputs: list[TensorValue]
+    inputs: tuple[TensorValue, ...]
     result: TensorValue | None
     """The Jacobian (output dims × input dims) or Hessian (input dims × input dims)."""
     line: int | None = None
@@ -154,35 +180,82 @@ class Note:
     text: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Graph:
     """Everything gradviz captured of one program (or one ``record()`` block)."""
 
-    nodes: list[Node] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-    backward_calls: list[BackwardCall] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    nodes: tuple[Node, ...] = ()
+    edges: tuple[Edge, ...] = ()
+    outputs: tuple[str, ...] = ()
+    backward_calls: tuple[BackwardCall, ...] = ()
+    events: tuple[Event, ...] = ()
     stdout: str = ""
     result: str | None = None
     """repr of the program's last bare expression (a notebook's ``Out``)."""
-    echoes: list[tuple[int, str]] = field(default_factory=list)
+    echoes: tuple[tuple[int, str], ...] = ()
     """(line, repr) of every top-level bare expression, like one notebook cell per line."""
-    notes: list[Note] = field(default_factory=list)
+    notes: tuple[Note, ...] = ()
     """Things the user should know: backward was run automatically, an output is not scalar."""
-    functional_calls: list[FunctionalCall] = field(default_factory=list)
+    functional_calls: tuple[FunctionalCall, ...] = ()
     version: int = JSON_VERSION
-    module_classes: dict[str, str] = field(default_factory=dict)
+    module_classes: Mapping[str, str] = field(default_factory=dict)
     """Class name of each module path nodes belong to, and of its parents
     (``encoder.0`` -> ``Linear``): identical blocks have the same classes."""
 
     def node(self, node_id: str) -> Node:
         """The node with this id (KeyError if absent)."""
-        return self.index()[node_id]
+        return self.by_id[node_id]
 
-    def index(self) -> dict[str, Node]:
+    @cached_property
+    def by_id(self) -> Mapping[str, Node]:
         """Nodes by id."""
-        return {n.id: n for n in self.nodes}
+        return MappingProxyType({n.id: n for n in self.nodes})
+
+    @cached_property
+    def consumers(self) -> Mapping[str, tuple[str, ...]]:
+        """Each node's consumers, one per edge out of it, in edge order."""
+        users: dict[str, list[str]] = {n.id: [] for n in self.nodes}
+        for e in self.edges:
+            users[e.src].append(e.dst)
+        return MappingProxyType({k: tuple(v) for k, v in users.items()})
+
+    @cached_property
+    def sources(self) -> Mapping[str, tuple[str, ...]]:
+        """Each node's inputs, one per edge into it (of any kind), in edge order."""
+        inputs: dict[str, list[str]] = {n.id: [] for n in self.nodes}
+        for e in self.edges:
+            inputs[e.dst].append(e.src)
+        return MappingProxyType({k: tuple(v) for k, v in inputs.items()})
+
+    @cached_property
+    def grad_inputs(self) -> Mapping[tuple[str, int], str]:
+        """(consumer, input position) -> input node, over autograd edges: whom an op's
+        backward sends each gradient to."""
+        return MappingProxyType(
+            {(e.dst, e.position): e.src for e in self.edges if e.kind == "grad"}
+        )
+
+    def restricted(self, keep: Container[str]) -> Graph:
+        """The nodes in ``keep``, the edges between them and the outputs among them."""
+        return replace(
+            self,
+            nodes=tuple(n for n in self.nodes if n.id in keep),
+            edges=tuple(e for e in self.edges if e.src in keep and e.dst in keep),
+            outputs=tuple(o for o in self.outputs if o in keep),
+        )
+
+    def ancestors(self, roots: str | Iterable[str]) -> set[str]:
+        """The ``roots`` and every node they were computed from (iterative: a 6,000-node
+        chain would pass Python's recursion limit)."""
+        sources = self.sources
+        stack = [roots] if isinstance(roots, str) else list(roots)
+        seen = set(stack)
+        while stack:
+            for src in sources.get(stack.pop(), ()):
+                if src not in seen:
+                    seen.add(src)
+                    stack.append(src)
+        return seen
 
     def find(self, name: str) -> list[Node]:
         """Nodes bound to this variable name, in creation order."""

@@ -1,4 +1,4 @@
-"""Module paths (``encoder.0.attn``): the one helper both the build and the views need."""
+"""Module paths (``encoder.0.attn``): what the build and the views both need of them."""
 
 from __future__ import annotations
 
@@ -14,3 +14,19 @@ def common_module(paths: list[str | None]) -> str | None:
             break
         common.append(parts[0])
     return ".".join(common) or None
+
+
+def enclosing_paths(path: str) -> list[str]:
+    """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: the path and every module above it."""
+    parts = path.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def path_key(path: str) -> list[tuple[int, int, str]]:
+    """Natural order: ``layers.2`` before ``layers.10``."""
+    return [(1, 0, x) if not x.isdigit() else (0, int(x), "") for x in path.split(".")]
+
+
+def parent(path: str) -> str | None:
+    """The enclosing module's path (None at the top level)."""
+    return path.rsplit(".", 1)[0] if "." in path else None

@@ -20,24 +20,25 @@ Nested = Any
 strings "nan", "inf" and "-inf" so that the JSON stays standard."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Summary:
     """What is shown of a tensor too large to carry in full."""
 
     min: float | str
     max: float | str
     mean: float | str
-    head: list[float | str]
+    head: tuple[float | str, ...]
     """The first few elements, flattened."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TensorValue:
     """A snapshot of a tensor's data: in full up to a size, else a summary."""
 
-    shape: list[int]
+    shape: tuple[int, ...]
     dtype: str
     data: Nested | None = None
+    """Nested lists, shared by every reader: never changed once made."""
     summary: Summary | None = None
     note: str | None = None
     """What the data is when it is not the tensor's elements as they are (a sparse tensor
@@ -85,13 +86,13 @@ def summarize(data: Nested) -> Summary:
     as torch's would be)."""
     numbers = [float(v) for v in flatten(data)]  # the markers "nan", "inf" read as floats too
     if not numbers:
-        return Summary(min="nan", max="nan", mean="nan", head=[])
+        return Summary(min="nan", max="nan", mean="nan", head=())
     nan = any(map(math.isnan, numbers))
     return Summary(
         min="nan" if nan else finite_or_text(min(numbers)),
         max="nan" if nan else finite_or_text(max(numbers)),
         mean=finite_or_text(sum(numbers) / len(numbers)),
-        head=[finite_or_text(v) for v in numbers[:SUMMARY_HEAD]],
+        head=tuple(finite_or_text(v) for v in numbers[:SUMMARY_HEAD]),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from itertools import chain
 from typing import Any, Literal, NoReturn, Union, get_args, get_origin, get_type_hints
@@ -125,19 +125,20 @@ def _writer(hint: Any) -> Writer | None:
     if isinstance(hint, type) and is_dataclass(hint):
         hints = get_type_hints(hint)
         parts = [(f.name, _writer(hints[f.name])) for f in fields(hint)]
-        # getattr: a values._CopiedValue makes its data on first read.
+        # getattr: a capture.snapshot._CopiedValue makes its data on first read.
         return lambda v: {k: getattr(v, k) if w is None else w(getattr(v, k)) for k, w in parts}
     writers = [(a, w) for a in args if (w := _writer(a)) is not None]
     if origin in (Union, types.UnionType) and writers:
         ((cls, one),) = writers  # None or a str beside at most one structured type
         return lambda v: one(v) if isinstance(v, cls) else v
-    if origin is list and writers:
+    if origin in (list, tuple) and writers:
         return lambda v: [writers[0][1](x) for x in v]
-    if origin is dict and writers:
+    if origin in (dict, Mapping) and writers:
         return lambda v: {k: writers[0][1](x) for k, x in v.items()}
     if writers:
         raise TypeError(f"wire: no writer for {hint!r}")
-    return {list: list, tuple: list, dict: dict}.get(origin)  # copies; None: str, int, ...
+    # A copy; None for what needs none (str, int, ...).
+    return {list: list, tuple: list, dict: dict, Mapping: dict}.get(origin)
 
 
 _write_graph: Writer = _writer(Graph) or dict
@@ -202,7 +203,7 @@ def _plain(items: list[Any]) -> bool:
     return kinds == _BOOL
 
 
-def _read_data(v: Any, shape: list[int], where: Where, p: _Pass) -> Nested:
+def _read_data(v: Any, shape: tuple[int, ...], where: Where, p: _Pass) -> Nested:
     """``v`` checked against ``shape`` level by level (no recursion), and kept as it is: its
     elements are never rewritten, and its lists are fresh from ``json.loads``."""
     if not shape:
@@ -221,12 +222,12 @@ def _read_data(v: Any, shape: list[int], where: Where, p: _Pass) -> Nested:
     return v
 
 
-def _read_shape(v: Any, where: Where, p: _Pass) -> list[int]:
+def _read_shape(v: Any, where: Where, p: _Pass) -> tuple[int, ...]:
     """Node.shape and TensorValue.shape: at most max_depth sizes."""
     n = p.limits.max_depth
     ok = type(v) is list and len(v) <= n
     ok = ok and (not v or (set(map(type, v)) == _INT and min(v) >= 0 and max(v) < 2**63))
-    return list(_expect(ok, v, where, f"a list of at most {n} ints >= 0"))
+    return tuple(_expect(ok, v, where, f"a list of at most {n} ints >= 0"))
 
 
 def _read_value(v: Any, where: Where, p: _Pass) -> TensorValue:
@@ -279,14 +280,14 @@ def _reader(hint: Any, name: str = "") -> Reader:
     if origin is Literal:
         one_of = f"one of {', '.join(args)}"
         return lambda v, where, p: _expect(type(v) is str and v in args, v, where, one_of)
-    if origin is list:
+    if origin is tuple and args[1:] == (...,):
         item = _reader(args[0], name)
 
-        def read_list(v: Any, where: Where, p: _Pass) -> list[Any]:
+        def read_items(v: Any, where: Where, p: _Pass) -> tuple[Any, ...]:
             _expect(type(v) is list, v, where, "a list")
-            return [item(x, (where, i), p) for i, x in enumerate(v)]
+            return tuple(item(x, (where, i), p) for i, x in enumerate(v))
 
-        return read_list
+        return read_items
     if origin is tuple:  # Graph.echoes: (line, text) pairs
         items = [_reader(a, name) for a in args]
 
@@ -295,7 +296,7 @@ def _reader(hint: Any, name: str = "") -> Reader:
             return tuple(r(x, (where, i), p) for i, (r, x) in enumerate(zip(items, v, strict=True)))
 
         return read_tuple
-    if origin is dict and args[0] is str:
+    if origin in (dict, Mapping) and args[0] is str:
         key, value = _str_reader("", ref=name in _KEYED_BY_NODE), _reader(args[1], name)
 
         def read_dict(v: Any, where: Where, p: _Pass) -> dict[str, Any]:

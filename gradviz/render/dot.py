@@ -13,13 +13,13 @@ from html import escape
 from typing import Literal
 
 from gradviz.model.format import shape_text, tensor_lines, tensor_text
-from gradviz.model.graph import Edge, Graph, Node
+from gradviz.model.graph import Edge, Flag, Graph, Node
 from gradviz.model.names import title
 from gradviz.model.values import TensorValue
 
 Theme = Literal["light", "dark", "projector"]
-STOPPED_FLAGS = ("no_grad", "detached", "requires_grad_off")
-GROUP_FLAGS = ("collapsed", "folded")
+STOPPED_FLAGS: tuple[Flag, ...] = ("no_grad", "detached", "requires_grad_off")
+GROUP_FLAGS: tuple[Flag, ...] = ("collapsed", "folded")
 """Flags of nodes that stand for many (a collapsed module, a folded chain): drawn with a
 double border."""
 _STOPPED = frozenset(STOPPED_FLAGS)
@@ -231,12 +231,12 @@ def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[s
     )
 
 
-def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, nodes: dict[str, Node]) -> str:
+def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, graph: Graph) -> str:
     attrs = [f'color="{palette.edge}"']
     if edge.kind == "constant":
         attrs.append('style="dotted"')
     elif edge.kind == "cut":
-        flags = [f for f in nodes[edge.dst].flags if f in STOPPED_FLAGS]
+        flags = [f for f in graph.node(edge.dst).flags if f in STOPPED_FLAGS]
         why = flags[0].replace("_", " ") if flags else "stopped"
         attrs = [f'color="{palette.cut}"', 'style="dashed"', f'label="✂ {why}"']
         attrs.append(f'fontcolor="{palette.cut}"')
@@ -318,7 +318,6 @@ def dot_lines(graph: Graph, opts: RenderOptions | None = None) -> list[str]:
     opts = opts or RenderOptions()
     palette = PALETTES[opts.theme]
     outputs = set(graph.outputs)
-    nodes = graph.index()
     fast = FAST_LAYOUT if len(graph.nodes) > FAST_LAYOUT_NODES else ""
     lines = [
         f'graph [rankdir={opts.direction} bgcolor="{palette.background}" '
@@ -342,7 +341,7 @@ def dot_lines(graph: Graph, opts: RenderOptions | None = None) -> list[str]:
         )
         lines.extend(_node_stmt(n, opts, palette, outputs) for n in members)
         lines.append("}")
-    lines.extend(_edge_stmt(e, opts, palette, nodes) for e in graph.edges)
+    lines.extend(_edge_stmt(e, opts, palette, graph) for e in graph.edges)
     if opts.legend:
         lines.extend(_legend(graph, palette))
     return lines

@@ -69,7 +69,7 @@ def edge_tips(graph: Graph, precision: int = 4) -> dict[str, str]:
         for step in call.steps:
             for position, grad in enumerate(step.grad_out):
                 sent[(step.node, position)] = grad
-    nodes = graph.index()
+    nodes = graph.by_id
     carried: dict[tuple[str, str], list[str]] = {}
     for edge in graph.edges:
         grad = sent.get((edge.dst, edge.position))

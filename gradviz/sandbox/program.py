@@ -17,7 +17,7 @@ import random
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -298,7 +298,7 @@ class _Run:
                 graph = self.graph(default_roots(self.recording) + last, auto_call)
             except Exception as e:
                 return self.failed(e, "building the graph")
-            graph.notes += _warning_notes(caught)
+            graph = replace(graph, notes=(*graph.notes, *_warning_notes(caught)))
             return self.sent(graph)
 
     def after_program(self, last: list[torch.Tensor]) -> int | None:
@@ -336,11 +336,10 @@ class _Run:
         except Exception as e:  # what autograd saved can be anything: try without it
             graph = build_graph(rec, roots, saved=False, max_nodes=limits.max_nodes)
             self.notes.append(self.step_failed(e, "reading saved tensors"))
-        if auto_call is not None and auto_call < len(graph.backward_calls):
-            graph.backward_calls[auto_call].kind = "auto"
-        graph.stdout = self.out.text()
-        graph.result = _safe_repr(self.hooks.last) if self.hooks.has_last else None
-        graph.echoes = list(self.hooks.echoes)
+        calls = graph.backward_calls
+        if auto_call is not None and auto_call < len(calls):
+            auto = replace(calls[auto_call], kind="auto")
+            calls = (*calls[:auto_call], auto, *calls[auto_call + 1 :])
         if self.out.dropped:
             cut = f"The printed output was cut at {OUTPUT_LIMIT:,} characters."
             self.notes.append(Note("limit", cut))
@@ -354,8 +353,14 @@ class _Run:
             )
         skipped = self.plotting.note()
         plotting = [Note("program", skipped)] if skipped else []
-        graph.notes = graph.notes + self.notes + plotting
-        return graph
+        return replace(
+            graph,
+            backward_calls=calls,
+            stdout=self.out.text(),
+            result=_safe_repr(self.hooks.last) if self.hooks.has_last else None,
+            echoes=tuple(self.hooks.echoes),
+            notes=(*graph.notes, *self.notes, *plotting),
+        )
 
     def sent(self, graph: Graph) -> dict[str, Any]:
         """The graph as wire data within ``Limits.result_bytes``: if its JSON is bigger, every

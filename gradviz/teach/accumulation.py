@@ -90,7 +90,7 @@ def _is_auto(graph: Graph, event: Event) -> bool:
 
 def leaf_labels(graph: Graph, ids: list[str]) -> list[Leaf]:
     """Leaves by name; a name two leaves share gets the node id (``x (n3)``)."""
-    nodes = graph.index()  # once: graph.node() builds the whole index on every call
+    nodes = graph.by_id  # once: graph.node() builds the whole index on every call
     names = [name_or_title(nodes[i]) for i in ids]
     counts = Counter(names)
     return [

@@ -16,7 +16,6 @@ from gradviz.model.values import TensorValue, elements, finite_number
 from gradviz.teach.stepper import (
     arriving_grad,
     derivative_kind,
-    input_edges,
     no_local_reason,
     ratios,
 )
@@ -142,13 +141,13 @@ def explain_chain_rule(
     """
     call = graph.backward_calls[call_index]
     steps: dict[str, NodeStep] = {s.node: s for s in call.steps}
-    nodes = graph.index()
+    nodes = graph.by_id
     if call.root is None or call.root not in steps or leaf not in nodes:
         return Unavailable("this call has no recorded root")
     target = nodes[leaf]
     if leaf not in steps and leaf not in call.inputs:
         return Unavailable(f"this call computed no gradient for {_name(target)}")
-    inputs = input_edges(graph)
+    inputs = graph.grad_inputs
     reaching = _reaching(graph, leaf)
     start: list[ChainTerm] = []
     given = arriving_grad(steps[call.root])

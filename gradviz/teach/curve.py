@@ -22,7 +22,6 @@ from gradviz.model.format import index_text
 from gradviz.model.graph import Graph, Node
 from gradviz.model.names import short_labels
 from gradviz.model.values import element, elements, finite_number, numel
-from gradviz.model.walks import ancestors
 
 Overrides = dict[int, dict[int, float]]
 Runner = Callable[[str, Overrides | None], Graph]
@@ -86,7 +85,7 @@ def same_node(graph: Graph, node_id: str, seq: int | None) -> Node | None:
     Node ids are deterministic for the same program; the creation index is checked too, so a
     run whose control flow changed is not silently read at the wrong node.
     """
-    node = graph.index().get(node_id)
+    node = graph.by_id.get(node_id)
     if node is not None and node.seq == seq:
         return node
     if seq is None:
@@ -120,7 +119,7 @@ def output_choices(graph: Graph, max_elements: int = MAX_ELEMENTS) -> list[Outpu
 
     A scalar is taken as it is; a tensor offers its sum and each of its first elements.
     """
-    index = graph.index()
+    index = graph.by_id
     ordered = [index[i] for i in graph.outputs if i in index]
     ordered += [n for n in graph.nodes if n.name and n.id not in graph.outputs]
     out = []
@@ -313,7 +312,7 @@ def rerun_slope(
     target = same_node(cut, node.id, node.seq)
     if len(calls) != 1 or calls[0].kind != "auto" or target is None:
         return Slope(None, "autograd slope unavailable: the program calls backward before this")
-    if calls[0].root is None or target.id not in ancestors(cut, calls[0].root):
+    if calls[0].root is None or target.id not in cut.ancestors(calls[0].root):
         return Slope(
             None, f"autograd slope unavailable: `{node.name}` names another tensor by then"
         )

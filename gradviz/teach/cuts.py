@@ -69,7 +69,7 @@ def _how(node: Node) -> How | None:
 
 def cuts(graph: Graph) -> list[Cut]:
     """Every tensor whose tracking stopped, in the order the program made them."""
-    index = graph.index()
+    index = graph.by_id
     sources: dict[str, list[str]] = {}
     for edge in graph.edges:
         if edge.kind == "cut":

@@ -16,7 +16,6 @@ from gradviz.model.errors import GradvizError
 from gradviz.model.graph import BackwardCall, Graph, Node
 from gradviz.model.names import short_labels
 from gradviz.model.values import element, numel
-from gradviz.model.walks import ancestors
 from gradviz.teach.curve import Runner
 
 PRIMES = ("f", "f′", "f″", "f‴")
@@ -82,7 +81,7 @@ def _next_link(graph: Graph, start: int, root: str, leaf: str) -> Link | None:
     """The first call after ``start`` that differentiates ``root`` with respect to ``leaf``."""
     for j in range(start + 1, len(graph.backward_calls)):
         call = graph.backward_calls[j]
-        if call.origin is not None or call.roots != [root]:
+        if call.origin is not None or call.roots != (root,):
             continue
         if call.kind == "grad" and leaf in call.inputs:
             k = call.inputs.index(leaf)
@@ -97,7 +96,7 @@ def _next_link(graph: Graph, start: int, root: str, leaf: str) -> Link | None:
 
 def derivative_chain(graph: Graph) -> DerivativeChain | None:
     """The first chain f → f′ (→ f″ …) of a scalar f and a scalar leaf, if the program has one."""
-    index = graph.index()
+    index = graph.by_id
     names = short_labels(graph)
     for i in create_graph_calls(graph):
         call = graph.backward_calls[i]
@@ -171,16 +170,8 @@ def derivative_curves(
 
 
 def subgraph(graph: Graph, keep: set[str]) -> Graph:
-    """The nodes in ``keep`` and the edges between them (outputs and calls left out)."""
-    return replace(
-        graph,
-        nodes=[n for n in graph.nodes if n.id in keep],
-        edges=[e for e in graph.edges if e.src in keep and e.dst in keep],
-        outputs=[o for o in graph.outputs if o in keep],
-        backward_calls=[],
-        events=[],
-        functional_calls=[],
-    )
+    """The nodes in ``keep`` and the edges between them (calls left out)."""
+    return replace(graph.restricted(keep), backward_calls=(), events=(), functional_calls=())
 
 
 @dataclass(frozen=True)
@@ -206,13 +197,12 @@ def gradient_graphs(graph: Graph) -> list[GradientGraph]:
         call = graph.backward_calls[i]
         original: set[str] = set()
         for root in call.roots:
-            original |= ancestors(graph, root)
+            original |= graph.ancestors(root)
         for result in call.result_nodes:
             if result is None:
                 continue
-            keep = ancestors(graph, result)
-            gradient = subgraph(graph, keep)
-            gradient.outputs = [result]
+            keep = graph.ancestors(result)
+            gradient = replace(subgraph(graph, keep), outputs=(result,))
             made = [
                 n.id
                 for n in gradient.nodes

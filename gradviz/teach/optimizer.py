@@ -95,7 +95,7 @@ def optimizer_path(graph: Graph, leaf: str, index: int = 0) -> OptimizerPath | N
 def parameter_choices(graph: Graph) -> list[ParameterChoice]:
     """Elements of leaves that moved between the program's backward calls, in creation order."""
     names = short_labels(graph)
-    index = graph.index()
+    index = graph.by_id
     out = []
     for node in graph.nodes:
         if node.kind != "leaf" or node.seq is None:

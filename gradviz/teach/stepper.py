@@ -13,6 +13,7 @@ named and left out.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -72,8 +73,8 @@ def ratios(
         bottom = bottom * len(top)
     elif sent.shape != arriving.shape:
         return None, (
-            f"shapes differ (arriving {arriving.shape}, sent {sent.shape}): the operation "
-            "broadcasts or reduces, so there is no elementwise ratio"
+            f"shapes differ (arriving {list(arriving.shape)}, sent {list(sent.shape)}): the "
+            "operation broadcasts or reduces, so there is no elementwise ratio"
         )
     out: list[float | None] = []
     for a, b in zip(top, bottom, strict=True):
@@ -84,7 +85,7 @@ def ratios(
     return out, None
 
 
-def _nest(values: list[Any], shape: list[int]) -> Any:
+def _nest(values: list[Any], shape: Sequence[int]) -> Any:
     """Flat row-major values back into nested lists of ``shape``."""
     if not shape:
         return values[0] if values else None
@@ -106,7 +107,7 @@ def local_derivative(
     values, _ = ratios(sent, arriving)
     if values is None or any(v is None for v in values):
         return None
-    return TensorValue(shape=list(sent.shape), dtype="float64", data=_nest(values, sent.shape))
+    return TensorValue(shape=sent.shape, dtype="float64", data=_nest(values, sent.shape))
 
 
 def no_local_reason(op: str | None, sent: TensorValue, arriving: TensorValue | None) -> str:
@@ -115,9 +116,9 @@ def no_local_reason(op: str | None, sent: TensorValue, arriving: TensorValue | N
     if derivative_kind(op, sent, arriving) is None:
         if op_family(op) in ELEMENTWISE_OPS:
             return (
-                f"{op_family(op)} broadcast this input (shape {sent.shape} to "
-                f"{arriving.shape}): one input element feeds several outputs, so the gradient "
-                "sent sums over them"
+                f"{op_family(op)} broadcast this input (shape {list(sent.shape)} to "
+                f"{list(arriving.shape)}): one input element feeds several outputs, so the "
+                "gradient sent sums over them"
             )
         return (
             f"{op_family(op) or 'this operation'} mixes elements (each output depends on several "
@@ -150,17 +151,12 @@ class BackwardStep:
     """Edges (input, consumer) a gradient has flowed along, up to and including this step."""
 
 
-def input_edges(graph: Graph) -> dict[tuple[str, int], str]:
-    """(consumer, input position) -> input node, over autograd edges."""
-    return {(e.dst, e.position): e.src for e in graph.edges if e.kind == "grad"}
-
-
 def arriving_grad(step: NodeStep) -> TensorValue | None:
     return step.grad_in[0] if step.grad_in else None
 
 
 def _sends(
-    nodes: dict[str, Node], step: NodeStep, inputs: dict[tuple[str, int], str]
+    nodes: Mapping[str, Node], step: NodeStep, inputs: Mapping[tuple[str, int], str]
 ) -> list[Send]:
     node = nodes.get(step.node)
     op = node.op if node is not None else None
@@ -173,7 +169,7 @@ def _sends(
     return sends
 
 
-def _carried(step: NodeStep, inputs: dict[tuple[str, int], str]) -> set[tuple[str, str]]:
+def _carried(step: NodeStep, inputs: Mapping[tuple[str, int], str]) -> set[tuple[str, str]]:
     """The edges (input, node) this step sent a gradient along."""
     edges = set()
     for pos, grad in enumerate(step.grad_out):
@@ -186,12 +182,12 @@ def _carried(step: NodeStep, inputs: dict[tuple[str, int], str]) -> set[tuple[st
 def backward_step(graph: Graph, call_index: int, index: int) -> BackwardStep:
     """Step ``index`` (0-based) of one backward call: what arrived, what was sent where."""
     steps = graph.backward_calls[call_index].steps
-    inputs = input_edges(graph)
+    inputs = graph.grad_inputs
     traversed: set[tuple[str, str]] = set()
     for earlier in steps[: index + 1]:
         traversed |= _carried(earlier, inputs)
     step = steps[index]
-    sends = _sends(graph.index(), step, inputs)
+    sends = _sends(graph.by_id, step, inputs)
     return BackwardStep(index, step.node, arriving_grad(step), sends, frozenset(traversed))
 
 
@@ -207,7 +203,7 @@ def last_step_at(graph: Graph, node_id: str) -> tuple[int, int] | None:
 def backward_steps(graph: Graph, call_index: int = -1) -> list[BackwardStep]:
     """The steps of one backward call, in the order the autograd engine ran them."""
     call = graph.backward_calls[call_index]
-    inputs, nodes = input_edges(graph), graph.index()
+    inputs, nodes = graph.grad_inputs, graph.by_id
     out: list[BackwardStep] = []
     traversed: set[tuple[str, str]] = set()
     for i, step in enumerate(call.steps):
@@ -240,8 +236,7 @@ def graph_at_step(graph: Graph, call_index: int, index: int) -> Graph:
         for node_id, result in zip(call.inputs, call.results, strict=False):
             if node_id is not None:
                 arrived.setdefault(node_id, result)
-    nodes = [replace(n, grad=arrived.get(n.id)) for n in graph.nodes]
-    return replace(graph, nodes=nodes)
+    return replace(graph, nodes=tuple(replace(n, grad=arrived.get(n.id)) for n in graph.nodes))
 
 
 def forward_order(graph: Graph) -> list[str]:
@@ -252,13 +247,7 @@ def forward_order(graph: Graph) -> list[str]:
 
 def graph_upto(graph: Graph, order: list[str], count: int) -> Graph:
     """The nodes computed first (``count`` of them, in ``order``) and the edges among them."""
-    shown = set(order[:count])
-    return replace(
-        graph,
-        nodes=[n for n in graph.nodes if n.id in shown],
-        edges=[e for e in graph.edges if e.src in shown and e.dst in shown],
-        outputs=[o for o in graph.outputs if o in shown],
-    )
+    return graph.restricted(set(order[:count]))
 
 
 def grad_history(graph: Graph, leaf: str) -> list[tuple[int, str, int | None, TensorValue | None]]:

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from gradviz.model.format import element_labels
-from gradviz.model.graph import BackwardCall, Graph, Node
+from gradviz.model.graph import BackwardCall, Graph
 from gradviz.model.names import name_or_title
 from gradviz.model.values import TensorValue, flatten, numel
 
@@ -43,10 +43,10 @@ class JacobianEnds:
 
     root: str
     root_label: str
-    root_shape: list[int]
+    root_shape: tuple[int, ...]
     leaf: str
     leaf_label: str
-    leaf_shape: list[int]
+    leaf_shape: tuple[int, ...]
 
     def element_labels(self) -> tuple[list[str], list[str]]:
         """J's row labels (the root's elements, ``y[0]``...) and column labels (the leaf's)."""
@@ -56,21 +56,18 @@ class JacobianEnds:
         )
 
 
-def jacobian_ends(nodes: dict[str, Node], call: BackwardCall, leaf: str) -> JacobianEnds:
-    """The call's (first) root and ``leaf``; the root's shape from its value, else its node.
-
-    Args:
-        nodes: The graph's nodes by id (``Graph.index()``, made once by the caller).
-    """
+def jacobian_ends(graph: Graph, call: BackwardCall, leaf: str) -> JacobianEnds:
+    """The call's (first) root and ``leaf``; the root's shape from its value, else its node."""
+    nodes = graph.by_id
     root = nodes[call.roots[0]]
     shape = call.root_value.shape if call.root_value else root.shape
     return JacobianEnds(
         root=root.id,
         root_label=name_or_title(root),
-        root_shape=list(shape),
+        root_shape=shape,
         leaf=leaf,
         leaf_label=name_or_title(nodes[leaf]),
-        leaf_shape=list(nodes[leaf].shape),
+        leaf_shape=nodes[leaf].shape,
     )
 
 
@@ -180,7 +177,6 @@ def _leaves(call: BackwardCall) -> list[str]:
 def vjps(graph: Graph) -> list[Vjp]:
     """Every call given an explicit v (one root), for each leaf it reached."""
     out = []
-    nodes = graph.index()
     for index in _program_calls(graph):
         call = graph.backward_calls[index]
         if len(call.roots) != 1 or len(call.gradient) != 1 or call.gradient[0] is None:
@@ -194,7 +190,7 @@ def vjps(graph: Graph) -> list[Vjp]:
                     line=call.line,
                     kind=call.kind,
                     button=call.origin == "button",
-                    ends=jacobian_ends(nodes, call, leaf),
+                    ends=jacobian_ends(graph, call, leaf),
                     v=v,
                     jacobian=jacobian,
                     product=None if v is None or jacobian is None else product(v, jacobian),
@@ -276,16 +272,15 @@ def jacobian_fills(graph: Graph) -> list[JacobianFill]:
         elif key is not None:
             runs.append([index])
         last_key = key
-    nodes = graph.index()
-    return [_fill(graph, nodes, run) for run in runs if len(run) >= 2]
+    return [_fill(graph, run) for run in runs if len(run) >= 2]
 
 
-def _fill(graph: Graph, nodes: dict[str, Node], run: list[int]) -> JacobianFill:
+def _fill(graph: Graph, run: list[int]) -> JacobianFill:
     first = graph.backward_calls[run[0]]
     leaf = _leaves(first)[0]
     filled = [one_hot(graph.backward_calls[i].gradient[0]) or 0 for i in run]
     return JacobianFill(
-        ends=jacobian_ends(nodes, first, leaf),
+        ends=jacobian_ends(graph, first, leaf),
         calls=run,
         lines=[graph.backward_calls[i].line for i in run],
         filled=filled,

@@ -23,17 +23,15 @@ from dataclasses import dataclass, replace
 
 from gradviz.model.format import shape_text
 from gradviz.model.graph import Graph, Node
-from gradviz.model.paths import common_module
+from gradviz.model.paths import common_module, enclosing_paths, parent
 from gradviz.views.collapse import (
-    ancestors,
     effective_modules,
     fold_runs,
     module_contraction,
-    parent,
     short_label,
     subtree_counts,
 )
-from gradviz.views.contract import consumers, contract, group_node, groups, op_chains
+from gradviz.views.contract import contract, group_node, groups, op_chains
 from gradviz.views.group_id import GroupId, GroupKind
 from gradviz.views.union_find import UnionFind
 
@@ -95,7 +93,7 @@ def budget_view(
         classes: Class name per module path, for the collapsed nodes' labels.
     """
     total = len(graph.nodes)
-    ids = graph.index()
+    ids = graph.by_id
     hard = {k for k in keep if k in ids}
     if total <= budget and not collapsed:
         return BudgetView(graph, {n.id: n.id for n in graph.nodes}, (), total, None)
@@ -151,7 +149,7 @@ def _choose_modules(
     """Module paths to collapse, and the opened ``m:`` keys that did not fit."""
     direct = Counter(m for m in mods.values() if m)
     tree = subtree_counts(direct)
-    must_open = {a for m in forced for a in ancestors(m)}
+    must_open = {a for m in forced for a in enclosing_paths(m)}
     fixed = [p for p in collapsed if p in tree and p not in must_open]
     total = len(graph.nodes)
     if total <= budget or not tree:
@@ -168,7 +166,7 @@ def _choose_modules(
 
     def steps_to(path: str) -> list[str] | None:
         """The collapsed modules to open, top down, so that ``path`` is open."""
-        line = ancestors(path)
+        line = enclosing_paths(path)
         first = next((i for i, a in enumerate(line) if a in chosen), None)
         steps = [] if first is None else line[first:]
         return None if any(s in fixed for s in steps) else steps
@@ -209,12 +207,12 @@ def _part_counts(graph: Graph, mods: Mapping[str, str | None]) -> dict[str, int]
         a, b = mods.get(e.src), mods.get(e.dst)
         if a is None or b is None:
             continue
-        shared = set(ancestors(a)) & set(ancestors(b))
+        shared = set(enclosing_paths(a)) & set(enclosing_paths(b))
         for path in shared:
             parts_of.join((path, e.src), (path, e.dst))
     parts: Counter[str] = Counter()
     for node_id, module in mods.items():
-        for path in ancestors(module) if module else []:
+        for path in enclosing_paths(module) if module else []:
             if parts_of.find((path, node_id)) == (path, node_id):
                 parts[path] += 1
     return dict(parts)
@@ -280,7 +278,7 @@ def _choose_sources(
 ) -> list[list[Node]]:
     """Sets of two or more leaves (or constants) feeding exactly the same nodes, the largest
     first, merged until the view fits; opened sets are merged last."""
-    users = consumers(view)
+    users = view.consumers
     outputs = set(view.outputs)
     buckets: dict[tuple[str, tuple[str, ...]], list[Node]] = {}
     for n in view.nodes:
@@ -309,14 +307,17 @@ def _merge_sources(view: Graph, sets: Iterable[list[Node]]) -> tuple[Graph, dict
         names = [n.name or n.label for n in members]
         more = ", …" if len(names) > 3 else ""
         label = f"×{len(members)} {what}: {', '.join(names[:3])}{more}"
-        node = group_node(gid, label, members, [], outs, ["merged"])
-        node.kind = kind
-        node.value = node.grad = None
-        node.saved = {"names": ", ".join(names)}
+        node = group_node(gid, label, members, [], outs, ("merged",))
         shapes = [shape_text(n.shape) for n in members]
-        node.op = "shapes " + ", ".join(shapes[:8]) + (", …" if len(shapes) > 8 else "")
-        node.module = common_module([n.module for n in members])
-        made[gid] = node
+        made[gid] = replace(
+            node,
+            kind=kind,
+            value=None,  # many tensors: their names and shapes are shown instead
+            grad=None,
+            saved={"names": ", ".join(names)},
+            op="shapes " + ", ".join(shapes[:8]) + (", …" if len(shapes) > 8 else ""),
+            module=common_module([n.module for n in members]),
+        )
     return contract(view, rep, made), rep
 
 
@@ -327,7 +328,7 @@ def _nearest(view: Graph, budget: int, keep: list[str]) -> Graph:
     for e in view.edges:
         near[e.src].append(e.dst)
         near[e.dst].append(e.src)
-    starts = list(dict.fromkeys(keep + view.outputs + [n.id for n in view.nodes[-1:]]))
+    starts = list(dict.fromkeys([*keep, *view.outputs, *(n.id for n in view.nodes[-1:])]))
     seen = dict.fromkeys(starts[:budget])
     queue = deque(seen)
     while queue and len(seen) < budget:
@@ -335,12 +336,7 @@ def _nearest(view: Graph, budget: int, keep: list[str]) -> Graph:
             if other not in seen and len(seen) < budget:
                 seen[other] = None
                 queue.append(other)
-    return replace(
-        view,
-        nodes=[n for n in view.nodes if n.id in seen],
-        edges=[e for e in view.edges if e.src in seen and e.dst in seen],
-        outputs=[o for o in view.outputs if o in seen],
-    )
+    return view.restricted(seen)
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
-from gradviz.model.graph import Graph, Node
-from gradviz.model.paths import common_module
+from gradviz.model.graph import Flag, Graph, Node
+from gradviz.model.paths import common_module, enclosing_paths, parent, path_key
 from gradviz.views.contract import (
-    consumers,
     contract,
     flow_text,
     grad_norm,
@@ -35,7 +35,7 @@ def effective_modules(graph: Graph) -> dict[str, str | None]:
     mods = {n.id: None if n.label == "input" and n.kind != "op" else n.module for n in graph.nodes}
     if not any(n.module is None and "internal" in n.flags for n in graph.nodes):
         return mods
-    users = consumers(graph)
+    users = graph.consumers
     for n in reversed(graph.nodes):
         if n.module is None and n.kind == "op" and "internal" in n.flags:
             mods[n.id] = common_module([mods[u] for u in users[n.id]])
@@ -72,7 +72,7 @@ def module_contraction(
     for node_id, module in mods.items():
         if module is not None:
             if module not in found:
-                found[module] = next((p for p in ancestors(module) if p in targets), None)
+                found[module] = next((p for p in enclosing_paths(module) if p in targets), None)
             if found[module] is not None:
                 path_of[node_id] = found[module]  # type: ignore[assignment]
     calls_of: UnionFind[str] = UnionFind()
@@ -101,8 +101,8 @@ def module_contraction(
         ops = sum(1 for m in members if m.kind == "op")
         what = f"{cls} ×{ops} ops" if cls else f"×{ops} ops"
         name = path + (f" #{k}" if k > 1 else "")
-        made[gid] = group_node(gid, f"{name} ({what})", members, inputs, outs, ["collapsed"])
-        made[gid].module = parent(path)
+        label = f"{name} ({what})"
+        made[gid] = group_node(gid, label, members, inputs, outs, ("collapsed",), parent(path))
     return contract(graph, rep, made), rep
 
 
@@ -128,16 +128,20 @@ def fold_runs(graph: Graph, runs: Iterable[list[Node]]) -> tuple[Graph, dict[str
         rep.update((n.id, str(GroupId("chain", run[0].id))) for n in run)
     made: dict[str, Node] = {}
     for gid, (inner, inputs, outs) in groups(graph, rep).items():
-        node = group_node(gid, fold_label(inner), inner, inputs, outs, ["folded"])
-        node.value = node.grad = None
-        node.saved.pop("grad_norm", None)
-        node.saved["span"] = f"{inner[0].id} … {inner[-1].id}"
+        node = group_node(gid, fold_label(inner), inner, inputs, outs, ("folded",))
+        saved = {k: v for k, v in node.saved.items() if k != "grad_norm"}
+        saved["span"] = f"{inner[0].id} … {inner[-1].id}"
         norms = (grad_norm(inner[0].grad), grad_norm(inner[-1].grad))
         if norms[0] is not None and norms[1] is not None:
-            node.saved["grad_norm"] = f"{norms[0]} … {norms[1]}"
-        node.op = flow_text(node.saved, node.shape)
-        node.module = common_module([n.module for n in inner])
-        made[gid] = node
+            saved["grad_norm"] = f"{norms[0]} … {norms[1]}"
+        made[gid] = replace(
+            node,
+            value=None,  # a run has no one value: its ends' gradient norms are shown instead
+            grad=None,
+            saved=saved,
+            op=flow_text(saved, node.shape),
+            module=common_module([n.module for n in inner]),
+        )
     return contract(graph, rep, made), rep
 
 
@@ -165,7 +169,7 @@ def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Grap
     mods = effective_modules(graph)
     block: dict[str, str] = {}
     for node_id, module in mods.items():
-        for path in ancestors(module) if module else []:
+        for path in enclosing_paths(module) if module else []:
             if _INDEX.match(path):
                 block[node_id] = path
                 break
@@ -197,8 +201,8 @@ def fold_repeats(graph: Graph, classes: Mapping[str, str] | None = None) -> Grap
         ops = sum(1 for n in members[run[0]] if n.kind == "op")
         last = run[-1].rsplit(".", 1)[1]
         label = f"{run[0]}\u2013{last} ({cls} ×{len(run)}, {ops} ops each)"
-        made[gid] = group_node(gid, label, inner, inputs, outs, ["collapsed", "repeated"])
-        made[gid].module = parent(run[0])
+        flags: tuple[Flag, ...] = ("collapsed", "repeated")
+        made[gid] = group_node(gid, label, inner, inputs, outs, flags, parent(run[0]))
     return contract(graph, rep, made)
 
 
@@ -226,25 +230,9 @@ def subtree_counts(direct: Mapping[str, int]) -> dict[str, int]:
     """Node counts per module path from counts per own module, in natural path order."""
     counts: Counter[str] = Counter()
     for module, k in direct.items():
-        for path in ancestors(module):
+        for path in enclosing_paths(module):
             counts[path] += k
     return {p: counts[p] for p in sorted(counts, key=path_key)}
-
-
-def ancestors(path: str) -> list[str]:
-    """``a``, ``a.b``, ``a.b.c`` for ``a.b.c``: the path and every module above it."""
-    parts = path.split(".")
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]
-
-
-def path_key(path: str) -> list[tuple[int, int, str]]:
-    """Natural order: ``layers.2`` before ``layers.10``."""
-    return [(1, 0, x) if not x.isdigit() else (0, int(x), "") for x in path.split(".")]
-
-
-def parent(path: str) -> str | None:
-    """The enclosing module's path (None at the top level)."""
-    return path.rsplit(".", 1)[0] if "." in path else None
 
 
 def _step(path: str, by: int) -> str:

@@ -1,5 +1,5 @@
 """Contraction: map nodes to group nodes and carry edges, outputs and calls across; and
-the structure views are made from (consumers, op chains).
+the op chains that folding contracts.
 
 Each node maps to itself or to one group; each edge (u, v) becomes (rep(u), rep(v)) minus
 self-loops and duplicates (the first keeps its position and kind).
@@ -8,13 +8,13 @@ self-loops and duplicates (the first keeps its position and kind).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
 from gradviz.capture.gc_pause import no_gc
 from gradviz.model.format import shape_text
-from gradviz.model.graph import BackwardCall, Edge, Graph, Node, NodeStep
+from gradviz.model.graph import BackwardCall, Edge, Flag, Graph, Node, NodeStep
 from gradviz.model.values import TensorValue
 
 V = TypeVar("V")
@@ -24,7 +24,7 @@ def groups(
     graph: Graph, rep: Mapping[str, str]
 ) -> dict[str, tuple[list[Node], list[Node], list[Node]]]:
     """Per group: members, outside inputs, and members used outside (or outputs)."""
-    index = graph.index()
+    index = graph.by_id
     out: dict[str, tuple[list[Node], list[Node], list[Node]]] = {}
     for n in graph.nodes:
         if n.id in rep:
@@ -51,7 +51,8 @@ def group_node(
     members: list[Node],
     inputs: list[Node],
     outs: list[Node],
-    flags: list[str],
+    flags: tuple[Flag, ...],
+    module: str | None = None,
 ) -> Node:
     """One node standing for ``members``: the value, gradient and shape of its (last) output,
     its inputs' shapes and gradient norm in ``saved``, and a summary of them as its ``op``.
@@ -75,25 +76,17 @@ def group_node(
         name=None,
         op=flow_text(saved, out.shape),
         label=label,
-        shape=list(out.shape),
+        shape=out.shape,
         dtype=out.dtype,
         requires_grad=out.requires_grad,
         value=out.value,
         grad=out.grad,
         saved=saved,
-        flags=list(flags),
+        flags=flags,
+        module=module,
         seq=out.seq,
         line=min((m.line for m in members if m.line is not None), default=None),
     )
-
-
-def copy_node(node: Node) -> Node:
-    """A copy of ``node`` whose lists and dicts are its own (values are shared: read-only)."""
-    new = object.__new__(Node)
-    attrs = node.__dict__.copy()
-    attrs.update(shape=list(node.shape), flags=list(node.flags), saved=dict(node.saved))
-    new.__dict__ = attrs
-    return new
 
 
 def contract(graph: Graph, rep: Mapping[str, str], made: Mapping[str, Node]) -> Graph:
@@ -108,7 +101,7 @@ def _contract(graph: Graph, rep: Mapping[str, str], made: Mapping[str, Node]) ->
     for i, n in enumerate(graph.nodes):
         gid = rep.get(n.id)
         if gid is None:
-            nodes.append(copy_node(n))
+            nodes.append(n)  # a Node is a value: the view shares it
         elif last[gid] == i:
             nodes.append(made[gid])
     edges: list[Edge] = []
@@ -120,17 +113,14 @@ def _contract(graph: Graph, rep: Mapping[str, str], made: Mapping[str, Node]) ->
             edges.append(Edge(key[0], key[1], e.position, e.kind, e.label))
     return replace(
         graph,
-        nodes=nodes,
-        edges=edges,
+        nodes=tuple(nodes),
+        edges=tuple(edges),
         outputs=unique(rep.get(o, o) for o in graph.outputs),
-        backward_calls=[_map_call(c, rep) for c in graph.backward_calls],
-        events=[
+        backward_calls=tuple(_map_call(c, rep) for c in graph.backward_calls),
+        events=tuple(
             replace(e, leaf_grads=_keys(e.leaf_grads, rep), leaf_values=_keys(e.leaf_values, rep))
             for e in graph.events
-        ],
-        echoes=list(graph.echoes),
-        notes=list(graph.notes),
-        functional_calls=list(graph.functional_calls),
+        ),
     )
 
 
@@ -140,16 +130,15 @@ def _map_call(call: BackwardCall, rep: Mapping[str, str]) -> BackwardCall:
         node = rep.get(s.node, s.node)
         if node not in seen:
             seen.add(node)
-            steps.append(NodeStep(node, list(s.grad_in), list(s.grad_out)))
-    opt = [None if i is None else rep.get(i, i) for i in call.inputs]
+            steps.append(s if node == s.node else NodeStep(node, s.grad_in, s.grad_out))
     return replace(
         call,
         root=None if call.root is None else rep.get(call.root, call.root),
         roots=unique(rep.get(r, r) for r in call.roots),
         order=unique(rep.get(o, o) for o in call.order),
-        steps=steps,
-        inputs=opt,
-        result_nodes=[None if i is None else rep.get(i, i) for i in call.result_nodes],
+        steps=tuple(steps),
+        inputs=tuple(None if i is None else rep.get(i, i) for i in call.inputs),
+        result_nodes=tuple(None if i is None else rep.get(i, i) for i in call.result_nodes),
         leaf_grads=_keys(call.leaf_grads, rep),
         leaf_values=_keys(call.leaf_values, rep),
         jacobians=_keys(call.jacobians, rep),
@@ -163,18 +152,10 @@ def _keys(values: Mapping[str, V], rep: Mapping[str, str]) -> dict[str, V]:
     return out
 
 
-def consumers(graph: Graph) -> dict[str, list[str]]:
-    """Each node's consumers (one entry per edge)."""
-    users: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    for e in graph.edges:
-        users[e.src].append(e.dst)
-    return users
-
-
 def op_chains(graph: Graph) -> list[list[Node]]:
     """Maximal op chains: u links to v when v is u's only consumer and u is v's only op
     input (leaves and constants may feed v too); outputs end a chain."""
-    index, users = graph.index(), consumers(graph)
+    index, users = graph.by_id, graph.consumers
     op_inputs: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
     for e in graph.edges:
         if index[e.src].kind == "op" and e.src not in op_inputs[e.dst]:
@@ -198,7 +179,7 @@ def op_chains(graph: Graph) -> list[list[Node]]:
     return chains
 
 
-def flow_text(saved: Mapping[str, str | TensorValue], shape: list[int]) -> str:
+def flow_text(saved: Mapping[str, str | TensorValue], shape: Sequence[int]) -> str:
     """``in <input shapes> → out <output shapes>, grad norm <norm>`` from a group's ``saved``."""
     outs = saved.get("outputs")
     text = f"out {outs if isinstance(outs, str) else shape_text(shape)}"
@@ -223,5 +204,5 @@ def grad_norm(value: TensorValue | None) -> str | None:
     return f"{math.sqrt(total):.4g}"
 
 
-def unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
+def unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))

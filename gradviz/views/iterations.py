@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gradviz.model.graph import Graph
-from gradviz.model.walks import ancestors
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,13 @@ def last_iteration(graph: Graph) -> LastIteration | None:
         return None
     last = calls[-1]
     iterations = sum(c.line == last.line for c in calls)
-    roots = last.roots or ([last.root] if last.root else [])
+    roots = last.roots or ((last.root,) if last.root else ())
     if iterations < 2 or not roots:
         return None
-    keep = ancestors(graph, roots)
+    keep = graph.ancestors(roots)
     if len(keep) == len(graph.nodes):
         return None
-    shown = replace(
-        graph,
-        nodes=[n for n in graph.nodes if n.id in keep],
-        edges=[e for e in graph.edges if e.src in keep and e.dst in keep],
-        outputs=[o for o in graph.outputs if o in keep] or list(roots),
-    )
+    shown = graph.restricted(keep)
+    if not shown.outputs:
+        shown = replace(shown, outputs=tuple(roots))
     return LastIteration(shown, iterations)

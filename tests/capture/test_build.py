@@ -54,7 +54,7 @@ def test_edges_point_forward_from_input_to_consumer() -> None:
     (y,) = graph.find("y")
     assert all(e.dst != x.id for e in graph.edges)
     assert all(e.src != y.id for e in graph.edges)
-    assert graph.outputs == [y.id]
+    assert graph.outputs == (y.id,)
 
 
 CHAIN = """
@@ -66,7 +66,7 @@ with record() as rec:
     for _ in range(100_000):
         y = y * 1.0
 g = rec.graph
-print(len(g.nodes), len(g.edges), g.nodes[0].kind, g.outputs == [g.nodes[-1].id], flush=True)
+print(len(g.nodes), len(g.edges), g.nodes[0].kind, g.outputs == (g.nodes[-1].id,), flush=True)
 # torch frees Nodes that Python has seen recursively: letting go of this chain used to
 # overflow the C stack. gradviz.capture.teardown has it freed one Node at a time.
 del rec, g, y, x
@@ -163,7 +163,7 @@ def test_auto_backward_on_a_scalar_says_so() -> None:
 
 def test_non_scalar_output_gets_no_invented_gradient() -> None:
     graph = gradviz.run("import torch\nx = torch.ones(3, requires_grad=True)\ny = x * 2\n")
-    assert graph.backward_calls == []
+    assert graph.backward_calls == ()
     assert graph.find("x")[0].grad is None
     assert "not a scalar" in graph.notes[0].text and "gradient" in graph.notes[0].text
     assert graph.find("y")[0].value.data == [2.0, 2.0, 2.0]

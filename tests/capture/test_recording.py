@@ -203,7 +203,7 @@ SNAPSHOT_CASES = [
 @pytest.mark.parametrize("tensor", SNAPSHOT_CASES)
 def test_snapshots_match_torch(tensor: torch.Tensor) -> None:
     value = snapshot(tensor)
-    assert value.shape == list(tensor.shape)
+    assert value.shape == tuple(tensor.shape)
     assert value.dtype == str(tensor.dtype).removeprefix("torch.")
     expected = tensor.detach().reshape(-1).tolist()
     got = flatten(value.data)
@@ -233,7 +233,7 @@ def test_a_batch_copies_when_closed_and_converts_when_read() -> None:
     batch.close()
     w.add_(10.0)  # changes after close are not seen
     assert value.data == [1.0, 2.0]
-    assert pickle.loads(pickle.dumps(value)) == TensorValue([2], "float32", [1.0, 2.0])
+    assert pickle.loads(pickle.dumps(value)) == TensorValue((2,), "float32", [1.0, 2.0])
 
 
 def test_the_collector_is_paused_while_recording_and_resumed_after() -> None:

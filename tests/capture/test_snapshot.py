@@ -99,7 +99,7 @@ def test_strided_views_and_expanded_tensors() -> None:
     assert snapshot(view).data == view.tolist()
     huge = torch.ones(1).expand(10**8)  # 4 bytes of storage, a hundred million elements
     summary = snapshot(huge).summary
-    assert summary is not None and summary.head == [1.0] * 8 and summary.mean == 1.0
+    assert summary is not None and summary.head == (1.0,) * 8 and summary.mean == 1.0
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ def test_parameter_nodes_are_named_like_named_parameters(key: str) -> None:
     assert set(leaves) == set(expected)
     for name, param in expected.items():
         node = leaves[name]
-        assert node.shape == list(param.shape)
+        assert node.shape == tuple(param.shape)
         assert node.grad is not None and param.grad is not None
         torch.testing.assert_close(tensor_of(node.grad), param.grad.double(), rtol=1e-5, atol=1e-6)
 

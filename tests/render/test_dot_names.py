@@ -64,18 +64,17 @@ def recorded(keys: list[str]) -> Graph:
 
 def renamed(graph: Graph, names: list[str]) -> Graph:
     """``graph`` with its node names replaced by ``names``."""
-    for i, node in enumerate(graph.nodes):
-        node.name = names[i % len(names)]
-    return graph
+    nodes = tuple(replace(n, name=names[i % len(names)]) for i, n in enumerate(graph.nodes))
+    return replace(graph, nodes=nodes)
 
 
 def with_ids(graph: Graph, names: list[str]) -> Graph:
     """A copy of the nodes and edges with ids made of ``names`` (unique): for the DOT only,
     the backward calls still name the old ids."""
     ids = {n.id: f"{names[i % len(names)]}{i}" for i, n in enumerate(graph.nodes)}
-    nodes = [replace(n, id=ids[n.id]) for n in graph.nodes]
-    edges = [replace(e, src=ids[e.src], dst=ids[e.dst]) for e in graph.edges]
-    return Graph(nodes=nodes, edges=edges, outputs=[ids[o] for o in graph.outputs])
+    nodes = tuple(replace(n, id=ids[n.id]) for n in graph.nodes)
+    edges = tuple(replace(e, src=ids[e.src], dst=ids[e.dst]) for e in graph.edges)
+    return Graph(nodes=nodes, edges=edges, outputs=tuple(ids[o] for o in graph.outputs))
 
 
 def module_key(text: str) -> str:

@@ -59,7 +59,7 @@ def test_nodes_stay_within_max_nodes_nearest_the_outputs() -> None:
     wire, _ = _run(CHAIN, Limits(max_nodes=100))
     graph = loads(json.dumps(wire))
     assert len(graph.nodes) == 100
-    assert graph.outputs and graph.index()[graph.outputs[0]].name == "y"
+    assert graph.outputs and graph.by_id[graph.outputs[0]].name == "y"
     assert any("Limits.max_nodes" in n.text for n in graph.notes)
     assert len(loads(json.dumps(_run(CHAIN, Limits())[0])).nodes) == 501  # x and 500 adds
 

@@ -115,7 +115,7 @@ def test_walrus_with_and_attribute_targets_are_named() -> None:
 
 def test_echoes_are_the_top_level_bare_expressions() -> None:
     graph = gradviz.run("import torch\nx = torch.ones(2)\nx\nNone\nif True:\n    x\nx.sum()\n")
-    assert graph.echoes == [(3, "tensor([1., 1.])"), (7, "tensor(2.)")]
+    assert graph.echoes == ((3, "tensor([1., 1.])"), (7, "tensor(2.)"))
     assert graph.result == "tensor(2.)"
 
 

@@ -40,7 +40,7 @@ def test_steps_follow_the_engine_and_colour_edges_as_they_go() -> None:
     graph = gradviz.run(MULTISTEP)
     steps = backward_steps(graph)
     (call,) = graph.backward_calls
-    assert [s.node for s in steps] == call.order
+    assert tuple(s.node for s in steps) == call.order
     assert steps[0].node == call.root and steps[0].grad_in.data == 1.0
     assert len(steps[-1].traversed) == len([e for e in graph.edges if e.kind == "grad"])
     assert all(a.traversed <= b.traversed for a, b in itertools.pairwise(steps))
@@ -266,8 +266,8 @@ def test_graph_at_step_shows_only_what_has_arrived_so_far() -> None:
     (2 * y**2).mean().backward()
     (y_node,) = graph.find("y")
     at = call.order.index(y_node.id)
-    before = graph_at_step(graph, 0, at - 1).index()
-    after = graph_at_step(graph, 0, at).index()
+    before = graph_at_step(graph, 0, at - 1).by_id
+    after = graph_at_step(graph, 0, at).by_id
     assert before[y_node.id].grad is None
     assert y.grad is not None
     torch.testing.assert_close(tensor_of(after[y_node.id].grad), y.grad.double())

@@ -3,6 +3,8 @@ dependency (its edges are exactly the full graph's edges carried onto the view).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
@@ -48,14 +50,14 @@ def assert_contraction(graph: Graph, view: BudgetView) -> None:
     else:
         assert edge_set(view.graph) == carried
     assert_acyclic(view.graph)
-    assert view.graph.outputs == list(dict.fromkeys(rep[o] for o in graph.outputs))
+    assert view.graph.outputs == tuple(dict.fromkeys(rep[o] for o in graph.outputs))
 
 
 def assert_groups_are_what_they_say(graph: Graph, view: BudgetView) -> None:
     """Module groups hold nodes of that module; folds are paths of ops; merged sources are
     leaves or constants that feed the same view nodes."""
     mods = effective_modules(graph)
-    index = graph.index()
+    index = graph.by_id
     after: dict[str, set[str]] = {}
     for e in graph.edges:
         after.setdefault(e.src, set()).add(e.dst)
@@ -177,19 +179,21 @@ def test_a_folded_chain_opens_from_its_start_as_far_as_the_budget_allows() -> No
 
 
 def test_fold_labels_show_a_repeating_pattern_and_the_gradient_norm() -> None:
-    graph = chain_graph(14)
-    for i, node in enumerate(graph.nodes[1:], start=1):
-        node.label = ("mm", "add", "tanh")[i % 3]
+    chain = chain_graph(14)
+    labels = [chain.nodes[0].label] + [("mm", "add", "tanh")[i % 3] for i in range(1, 14)]
+    graph = replace(
+        chain, nodes=tuple(replace(n, label=k) for n, k in zip(chain.nodes, labels, strict=True))
+    )
     view = budget_view(graph, 4)
     (fold,) = [n for n in view.graph.nodes if n.id.startswith("f:")]
     assert fold.label == "… ×11 ops: (tanh → mm → add) ×3, then tanh, mm"
 
 
 def test_leaves_feeding_the_same_nodes_merge_when_nothing_else_fits() -> None:
-    nodes = [make_node(i, "leaf", "leaf") for i in range(10)] + [make_node(10, label="stack")]
-    for i, n in enumerate(nodes[:10]):
-        n.name = f"w{i}"
-    graph = Graph(nodes=nodes, edges=[Edge(f"n{i}", "n10", i) for i in range(10)], outputs=["n10"])
+    leaves = [replace(make_node(i, "leaf", "leaf"), name=f"w{i}") for i in range(10)]
+    nodes = (*leaves, make_node(10, label="stack"))
+    edges = tuple(Edge(f"n{i}", "n10", i) for i in range(10))
+    graph = Graph(nodes=nodes, edges=edges, outputs=("n10",))
     view = budget_view(graph, 5)
     assert [n.id for n in view.graph.nodes] == ["s:n0", "n10"]
     merged = view.graph.node("s:n0")
@@ -203,14 +207,14 @@ def test_a_graph_that_cannot_fit_is_shown_partially_and_says_so() -> None:
     graph = star_graph(100)
     view = budget_view(graph, 50)
     assert view.partial and len(view.graph.nodes) == 50
-    assert "n200" in view.graph.index()  # the output, and the nodes nearest it
+    assert "n200" in view.graph.by_id  # the output, and the nodes nearest it
     assert view.text is not None and "only the nearest nodes are shown" in view.text
-    ids = view.graph.index()
+    ids = view.graph.by_id
     assert edge_set(view.graph) == {
         (e.src, e.dst) for e in graph.edges if e.src in ids and e.dst in ids
     }
     near = budget_view(graph, 50, keep=["n7"])
-    assert "n7" in near.graph.index() and len(near.graph.nodes) == 50
+    assert "n7" in near.graph.by_id and len(near.graph.nodes) == 50
 
 
 def test_fit_budget_is_the_view_with_no_choices(stack: tuple[nn.Module, Graph]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 
 import pytest
 import torch
@@ -105,7 +106,7 @@ def test_collapse_is_exactly_the_contraction(
     for s in sources:
         for o in reach(graph, s) & set(graph.outputs):
             assert rep[o] in reach(view, rep[s])
-    assert view.outputs == [rep[o] for o in graph.outputs]
+    assert view.outputs == tuple(rep[o] for o in graph.outputs)
 
 
 def test_collapsed_node_carries_output_value_grad_and_inputs(
@@ -116,13 +117,13 @@ def test_collapsed_node_carries_output_value_grad_and_inputs(
     view = collapse_modules(graph, {"model.layers.1"}, classes)
     node = next(n for n in view.nodes if n.id == "m:model.layers.1")
     assert node.label.startswith("model.layers.1 (TransformerEncoderLayer ×")
-    assert node.flags == ["collapsed"] and node.kind == "op"
-    assert node.shape == [1, 5, 8]
+    assert node.flags == ("collapsed",) and node.kind == "op"
+    assert node.shape == (1, 5, 8)
     mods = effective_modules(graph)
     consumers = {e.dst for e in view.edges if e.src == node.id}
     assert consumers and all(str(mods[c]).startswith("model.layers.2") for c in consumers)
     assert node.value is not None and node.grad is not None
-    assert node.value.shape == [1, 5, 8]
+    assert node.value.shape == (1, 5, 8)
     flat = torch.tensor(node.grad.data).flatten()
     assert node.saved["grad_norm"] == f"{float(flat.norm()):.4g}"
     assert "1×5×8" in str(node.saved["inputs"])
@@ -200,7 +201,7 @@ def test_backward_calls_refer_to_view_nodes(stack: tuple[nn.Module, Graph]) -> N
     ids = {n.id for n in view.nodes}
     (call,) = view.backward_calls
     assert call.order and set(call.order) <= ids and call.order[0] == call.root
-    assert [s.node for s in call.steps] == call.order
+    assert tuple(s.node for s in call.steps) == call.order
     assert set(call.leaf_grads) <= ids
 
 
@@ -224,7 +225,7 @@ def test_a_100k_chain_folds_to_three_nodes_and_its_input() -> None:
     view = fold_chains(graph, 10)
     assert [n.id for n in view.nodes] == ["n0", "n1", "f:n2", "n99999"]
     folded = view.nodes[2]
-    assert folded.flags == ["folded"] and folded.label == "… ×99997 ops (mul)"
+    assert folded.flags == ("folded",) and folded.label == "… ×99997 ops (mul)"
     rep = {n.id: n.id for n in graph.nodes} | {f"n{i}": "f:n2" for i in range(2, 99999)}
     assert edge_set(view) == contracted(graph, rep)
 
@@ -232,18 +233,17 @@ def test_a_100k_chain_folds_to_three_nodes_and_its_input() -> None:
 def test_short_chains_and_branches_stay() -> None:
     graph = chain_graph(8)
     assert fold_chains(graph, 8).to_json() == graph.to_json()
-    graph.nodes.append(make_node(8, label="exp"))
-    graph.edges.append(Edge("n3", "n8"))  # n3 now has two consumers: two chains
-    view = fold_chains(graph, 2)
+    nodes, edges = (*graph.nodes, make_node(8, label="exp")), (*graph.edges, Edge("n3", "n8"))
+    view = fold_chains(replace(graph, nodes=nodes, edges=edges), 2)  # n3: two consumers
     assert [n.id for n in view.nodes] == ["n0", "n1", "n2", "n3", "n4", "f:n5", "n7", "n8"]
 
 
 def test_an_output_stays_visible_inside_a_chain() -> None:
     graph = chain_graph(10)
-    graph.outputs.insert(0, "n5")  # shown as a result although n6 consumes it
+    graph = replace(graph, outputs=("n5", *graph.outputs))  # a result although n6 consumes it
     view = fold_chains(graph, 2)
     assert [n.id for n in view.nodes] == ["n0", "n1", "f:n2", "n5", "n6", "f:n7", "n9"]
-    assert view.outputs == ["n5", "n9"]
+    assert view.outputs == ("n5", "n9")
 
 
 def test_fit_budget_folds_a_2000_layer_chain(tanh_chain: Graph) -> None:
