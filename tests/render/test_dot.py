@@ -11,7 +11,7 @@ import gradviz
 from gradviz.model.format import number, shape_text, tensor_text
 from gradviz.model.graph import Edge, Graph, Node
 from gradviz.model.values import TensorValue
-from gradviz.render.dot import RenderOptions, legend_entries, to_dot
+from gradviz.render.dot import RenderOptions, Theme, legend_entries, to_dot
 
 POLY = """
 import torch
@@ -108,7 +108,7 @@ def test_highlight_and_traversed_edges() -> None:
 @pytest.mark.skipif(shutil.which("graphviz-pure") is None, reason="needs graphviz-pure")
 @pytest.mark.parametrize("theme", ["light", "dark", "projector"])
 @pytest.mark.parametrize("program", [POLY, MATRIX])
-def test_dot_is_valid_for_a_layout_engine(theme: str, program: str) -> None:
+def test_dot_is_valid_for_a_layout_engine(theme: Theme, program: str) -> None:
     graph = gradviz.run(program)
     dot = to_dot(graph, RenderOptions(theme=theme, show_saved=True))
     done = subprocess.run(
