@@ -141,7 +141,7 @@ def test_collapsing_a_module_of_a_small_graph(stack: tuple[nn.Module, Graph]) ->
         out[0].retain_grad()
         outputs.append(out[0])
 
-    hook = model.layers[1].self_attn.register_forward_hook(keep_output)
+    hook = model.get_submodule("layers.1.self_attn").register_forward_hook(keep_output)
     try:
         x = torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(1))
         model(x).pow(2).mean().backward()
