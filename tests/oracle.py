@@ -50,7 +50,7 @@ def run_plain(source: str, seed: int = 0) -> OracleRun:
     generator = torch.Generator().manual_seed(seed)
     run = OracleRun(namespace={})
     real_seed = torch.manual_seed
-    torch.manual_seed = generator.manual_seed  # type: ignore[assignment]
+    torch.manual_seed = generator.manual_seed
     try:
         with _RetainAll(run.created, generator):
             exec(compile(source, "<oracle>", "exec"), run.namespace)  # trusted test program

@@ -62,7 +62,7 @@ def parse(data: dict[str, Any]) -> Drawing:
             if src not in hidden and dst not in hidden:
                 edges.add((src, dst))
     traversed = {tuple(e.split("->")) for e in overlay["traversed"]}
-    return Drawing(nodes, edges, overlay["current"], traversed, data)  # type: ignore[arg-type]
+    return Drawing(nodes, edges, overlay["current"], traversed, data)
 
 
 def payloads(at: AppTest) -> list[dict[str, Any]]:

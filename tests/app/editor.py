@@ -21,7 +21,7 @@ def type_program(at: AppTest, code: str) -> AppTest:
 
 def editor_data(at: AppTest) -> dict[str, Any]:
     """What the editor component was given (``code``, ``error``, ...)."""
-    found = [json.loads(e.proto.json) for e in at.get("bidi_component")]
+    found: list[dict[str, Any]] = [json.loads(e.proto.json) for e in at.get("bidi_component")]
     editors = [d for d in found if "minLines" in d]
     assert len(editors) == 1, f"{len(editors)} editors on the page"
     return editors[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Selectbox
 
 import gradviz
 from gradviz.gallery import by_key
@@ -112,7 +113,7 @@ def curve_meta(at: AppTest) -> dict[str, Any]:
     return metas[0]
 
 
-def inspector(at: AppTest) -> Any:
+def inspector(at: AppTest) -> Selectbox[Any]:
     """The Inspector's node picker (its key changes with the graph)."""
     return next(s for s in at.selectbox if s.label == "Inspect a node")
 

@@ -46,7 +46,8 @@ class EngineStep:
 def engine_steps(root: torch.Tensor, gradient: torch.Tensor | None = None) -> list[EngineStep]:
     """Run root.backward() in plain PyTorch, recording the engine's order and gradients."""
     assert root.grad_fn is not None
-    nodes, todo = [], [root.grad_fn]
+    nodes: list[torch.autograd.graph.Node] = []
+    todo: list[torch.autograd.graph.Node | None] = [root.grad_fn]
     while todo:
         node = todo.pop()
         if node is None or node in nodes:

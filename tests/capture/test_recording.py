@@ -19,6 +19,7 @@ from gradviz.capture.gc_pause import no_gc
 from gradviz.capture.snapshot import SMALL_TENSOR, SnapshotBatch, snapshot, snapshots
 from gradviz.model.graph import Graph, Node
 from gradviz.model.values import TensorValue, flatten
+from tests.optional import present
 
 
 def _mlp() -> nn.Sequential:
@@ -46,16 +47,17 @@ def test_parameter_names_match_named_parameters() -> None:
     leaves = {n.name: n for n in graph.nodes if n.kind == "leaf"}
     assert set(leaves) == set(params)
     for name, param in params.items():
-        assert leaves[name].value is not None and leaves[name].grad is not None
-        torch.testing.assert_close(torch.tensor(leaves[name].value.data), param.detach())
-        torch.testing.assert_close(torch.tensor(leaves[name].grad.data), param.grad)
+        leaf = leaves[name]
+        assert leaf.value is not None and leaf.grad is not None
+        torch.testing.assert_close(torch.tensor(leaf.value.data), param.detach())
+        torch.testing.assert_close(torch.tensor(leaf.grad.data), param.grad)
 
 
 def test_each_op_knows_the_module_that_made_it() -> None:
     encoder, inp, graph = _recorded_mlp()
     addmm = _ops(graph, "addmm")
     assert [n.module for n in addmm] == ["encoder.0", "encoder.2"]
-    torch.testing.assert_close(torch.tensor(addmm[0].value.data), encoder[0](inp))
+    torch.testing.assert_close(torch.tensor(present(addmm[0].value).data), encoder[0](inp))
     (tanh,) = _ops(graph, "tanh")
     assert tanh.module == "encoder.1"
     # The transpose of each weight is autograd's own op: it joins its consumer's module.
@@ -65,7 +67,7 @@ def test_each_op_knows_the_module_that_made_it() -> None:
     # Made outside the model and only seen as its input: no module.
     (x,) = [n for n in graph.nodes if n.kind == "constant"]
     assert x.label == "input" and x.module is None
-    torch.testing.assert_close(torch.tensor(x.value.data), inp)
+    torch.testing.assert_close(torch.tensor(present(x.value).data), inp)
 
 
 def test_module_classes_are_stored_by_path() -> None:
@@ -82,7 +84,7 @@ def test_module_classes_are_stored_by_path() -> None:
 def test_a_module_never_named_is_filed_under_its_class() -> None:
     def forward(x: torch.Tensor) -> torch.Tensor:
         with gradviz.record() as rec:
-            y = nn.Linear(2, 1)(x).sum()  # the module has no name in any scope
+            y: torch.Tensor = nn.Linear(2, 1)(x).sum()  # the module has no name in any scope
         assert rec.graph is not None
         (addmm,) = _ops(rec.graph, "addmm")
         assert addmm.module == "Linear" and rec.graph.module_classes == {"Linear": "Linear"}
@@ -108,13 +110,13 @@ def test_each_edge_carries_its_own_gradient_contribution() -> None:
     sent_to_w = []
     for mm in _ops(graph, "mm"):
         (edge,) = [e for e in graph.edges if e.dst == mm.id and e.src == w_node.id]
-        sent_to_w.append(torch.tensor(steps[mm.id].grad_out[edge.position].data))
+        sent_to_w.append(torch.tensor(present(steps[mm.id].grad_out[edge.position]).data))
     ones = torch.ones(1, 2)
     expected = [x.T @ (ones @ W.detach().T), (x @ W.detach()).T @ ones]  # first, second mm
     for got, want in zip(sent_to_w, expected, strict=True):
         torch.testing.assert_close(got, want)
     torch.testing.assert_close(W.grad, expected[0] + expected[1])
-    torch.testing.assert_close(torch.tensor(steps[w_node.id].grad_in[0].data), W.grad)
+    torch.testing.assert_close(torch.tensor(present(steps[w_node.id].grad_in[0]).data), W.grad)
 
 
 def test_a_leaf_step_keeps_what_arrived_though_grad_changes_in_place_after() -> None:
@@ -125,6 +127,7 @@ def test_a_leaf_step_keeps_what_arrived_though_grad_changes_in_place_after() -> 
         x = torch.tensor([1.0, -2.0], requires_grad=True)
         (x * 2 + x * 3).sum().backward()
         (x * x).sum().backward()
+        assert x.grad is not None
         x.grad.zero_()
     graph = rec.graph
     assert graph is not None and x.grad is not None
@@ -271,5 +274,6 @@ def test_record_works_when_another_library_has_wrapped_the_backward_functions(
     result = grad_call.results[0]
     assert result is not None and result.data == [3.0, 12.0]  # torch: 3x²
     leaf = rec.graph.find("x")[0]
-    assert backward_call.leaf_grads[leaf.id] is not None
-    assert backward_call.leaf_grads[leaf.id].data == [6.0, 12.0]  # d(sum 3x²)/dx = 6x
+    leaf_grad = backward_call.leaf_grads[leaf.id]
+    assert leaf_grad is not None
+    assert leaf_grad.data == [6.0, 12.0]  # d(sum 3x²)/dx = 6x

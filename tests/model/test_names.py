@@ -7,7 +7,7 @@ import re
 import gradviz
 from gradviz.gallery import EXAMPLES, by_key
 from gradviz.model.names import distinct, numbered, short_labels, title
-from gradviz.teach.curve import input_choices, output_choices
+from gradviz.teach.curve import InputChoice, OutputChoice, input_choices, output_choices
 
 INTERNAL_ID = re.compile(r"\bn\d+\b")
 
@@ -52,5 +52,6 @@ def test_numbered_leaves_unique_names_alone() -> None:
 def test_the_curve_s_pickers_show_no_internal_id() -> None:
     for key in ("linear_mse", "mlp_training", "polynomial"):
         graph = gradviz.run(by_key(key).code)
-        for choice in [*input_choices(graph), *output_choices(graph)]:
+        choices: list[InputChoice | OutputChoice] = [*input_choices(graph), *output_choices(graph)]
+        for choice in choices:
             assert not INTERNAL_ID.search(choice.label), (key, choice.label)

@@ -9,9 +9,9 @@ import pytest
 
 import gradviz
 from gradviz.model.format import number, shape_text, tensor_text
-from gradviz.model.graph import Edge, Graph, Node
+from gradviz.model.graph import Edge, Flag, Graph, Node
 from gradviz.model.values import TensorValue
-from gradviz.render.dot import RenderOptions, legend_entries, to_dot
+from gradviz.render.dot import RenderOptions, Theme, legend_entries, to_dot
 
 POLY = """
 import torch
@@ -31,13 +31,13 @@ with torch.no_grad():
 def test_number_and_tensor_text() -> None:
     assert number(63.0) == "63" and number(0.97) == "0.97" and number(1 / 3, 3) == "0.333"
     assert shape_text([2, 3]) == "2×3" and shape_text([]) == "scalar"
-    matrix = TensorValue(shape=[2, 2], dtype="float32", data=[[1.0, 2.0], [3.0, 4.5]])
+    matrix = TensorValue(shape=(2, 2), dtype="float32", data=[[1.0, 2.0], [3.0, 4.5]])
     assert tensor_text(matrix) == "[[1, 2] [3, 4.5]]"
-    long = TensorValue(shape=[10], dtype="float32", data=[float(i) for i in range(10)])
+    long = TensorValue(shape=(10,), dtype="float32", data=[float(i) for i in range(10)])
     assert tensor_text(long, max_items=3) == "[0, 1, 2, …]"
     # A row formats its floats inline: the same text as number() gives each one.
     row = [-0.0, -1e-9, 2.5e-7, 1234567.0, 3, True, "nan"]
-    value = TensorValue(shape=[7], dtype="float32", data=row)
+    value = TensorValue(shape=(7,), dtype="float32", data=row)
     assert tensor_text(value, precision=3, max_items=7) == (
         "[" + ", ".join(number(v, 3) for v in row) + "]"
     )
@@ -108,7 +108,7 @@ def test_highlight_and_traversed_edges() -> None:
 @pytest.mark.skipif(shutil.which("graphviz-pure") is None, reason="needs graphviz-pure")
 @pytest.mark.parametrize("theme", ["light", "dark", "projector"])
 @pytest.mark.parametrize("program", [POLY, MATRIX])
-def test_dot_is_valid_for_a_layout_engine(theme: str, program: str) -> None:
+def test_dot_is_valid_for_a_layout_engine(theme: Theme, program: str) -> None:
     graph = gradviz.run(program)
     dot = to_dot(graph, RenderOptions(theme=theme, show_saved=True))
     done = subprocess.run(
@@ -120,17 +120,17 @@ def test_dot_is_valid_for_a_layout_engine(theme: str, program: str) -> None:
 
 
 def _group_graph() -> Graph:
-    def node(node_id: str, flags: list[str]) -> Node:
-        return Node(node_id, "op", None, "op", "x", [], "float32", True, flags=flags)
+    def node(node_id: str, flags: tuple[Flag, ...]) -> Node:
+        return Node(node_id, "op", None, "op", "x", (), "float32", True, flags=flags)
 
-    nodes = [
-        node('m:enc"oder', ["collapsed"]),
-        node("f:n1", ["folded"]),
-        node("n2", ["collapsed", "repeated"]),
-        node("n3", []),
-    ]
-    edges = [Edge('m:enc"oder', "f:n1"), Edge("f:n1", "n2"), Edge("n2", "n3")]
-    return Graph(nodes=nodes, edges=edges, outputs=["n3"])
+    nodes = (
+        node('m:enc"oder', ("collapsed",)),
+        node("f:n1", ("folded",)),
+        node("n2", ("collapsed", "repeated")),
+        node("n3", ()),
+    )
+    edges = (Edge('m:enc"oder', "f:n1"), Edge("f:n1", "n2"), Edge("n2", "n3"))
+    return Graph(nodes=nodes, edges=edges, outputs=("n3",))
 
 
 def test_group_nodes_get_a_double_border_and_any_id_is_quoted() -> None:

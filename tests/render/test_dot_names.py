@@ -57,7 +57,7 @@ def recorded(keys: list[str]) -> Graph:
     with gradviz.record() as rec:
         x = torch.ones(2, requires_grad=True)
         total = sum(md[k](x).sum() for k in keys)
-        total.backward()  # type: ignore[union-attr]
+        total.backward()
     assert rec.graph is not None
     return rec.graph
 

@@ -81,6 +81,7 @@ def test_tooltips_show_torchs_value_and_gradient_and_the_gradient_each_edge_carr
     y.retain_grad()
     z = y.sin()
     z.backward()
+    assert x.grad is not None
     tips = {n.name: node_tip(n) for n in graph.nodes if n.name}
     assert f"value {x.item():g}" in tips["x"] and f"grad {x.grad.item():.4g}" in tips["x"]
     assert f"value {y.item():g}" in tips["y"] and "MulBackward0" in tips["y"]

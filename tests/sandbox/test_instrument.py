@@ -19,6 +19,7 @@ def names(graph: Graph) -> dict[str, list[float]]:
     for node in graph.nodes:
         if node.name and node.value is not None:
             data = node.value.data
+            assert data is not None, f"{node.name}'s value is summarized"
             out[node.name] = data if isinstance(data, list) else [data]
     return out
 
@@ -94,7 +95,7 @@ def test_module_parameters_are_named_by_path_from_the_top_level_name() -> None:
     fc1, fc2 = torch.nn.Linear(3, 2), torch.nn.Linear(2, 1)
     fc2(torch.tanh(fc1(torch.ones(4, 3)))).sum().backward()
     grad = graph.find("net.fc1.weight")[0].grad
-    assert grad is not None
+    assert grad is not None and fc1.weight.grad is not None
     assert torch.allclose(torch.tensor(grad.data), fc1.weight.grad)
 
 

@@ -57,7 +57,7 @@ def test_twenty_runs_from_twenty_threads_all_complete_within_the_bound(pool: Poo
         slow = polynomial(x) + "import time\ntime.sleep(0.2)\n"
         graph = gradviz.run(slow, pool=pool, on_wait=waiting)
         node = graph.find("x")[0]
-        assert node.grad is not None
+        assert node.grad is not None and node.grad.data is not None
         grads[x] = float(node.grad.data)
 
     pool.most_running = 0
@@ -143,7 +143,8 @@ def test_a_run_someone_waits_for_overtakes_queued_background_runs(pool: Pool) ->
         slow = "import time\ntime.sleep(0.4)\n" if background else ""  # keeps the queue full
         graph = gradviz.run(polynomial(x) + slow, pool=pool, background=background)
         node = graph.find("x")[0]
-        assert node.grad is not None and float(node.grad.data) == torch_grad(x)
+        assert node.grad is not None and node.grad.data is not None
+        assert float(node.grad.data) == torch_grad(x)
         with lock:
             finished.append(name)
 

@@ -109,6 +109,7 @@ def test_refused_backward_keeps_the_graph_and_says_why() -> None:
     x, reason = polynomial_refused_again()
     (note,) = [n for n in pressed.notes if n.kind == "button"]
     assert reason in note.text and "retain_graph=True" in note.text
+    assert x.grad is not None
     assert_same(pressed.find("x")[0].grad, x.grad)
     # Everything but the note is the graph of the program as written.
     kept, before = pressed.to_dict(), plain.to_dict()
@@ -153,6 +154,7 @@ z.backward(torch.tensor([1.0, 0.1, 0.01]), retain_graph=True)
     v = torch.tensor([1.0, 0.1, 0.01])
     z.backward(v, retain_graph=True)
     z.backward(v, retain_graph=True)
+    assert x.grad is not None
     assert_same(grads_of(graph, "x")[-1], x.grad)
 
 
@@ -169,6 +171,7 @@ def test_auto_backward_then_button_keeps_the_auto_label() -> None:
     y = x.sum()
     y.backward()
     y.backward()  # sum saves no tensor: a second pass needs no retained graph
+    assert x.grad is not None
     assert_same(grads_of(graph, "x")[1], x.grad)
 
 

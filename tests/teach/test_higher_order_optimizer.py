@@ -342,7 +342,8 @@ def test_the_slope_is_each_calls_own_gradient_when_grad_adds_up() -> None:
     assert close(path.xs, [v[1] for v in values]) and close(path.losses, losses)
     assert close(path.grads, [g[1] for g in grads])
     accumulated = graph.backward_calls[-1].leaf_grads[leaf.id]
-    assert accumulated is not None and not close(accumulated.data[1], grads[-1][1])
+    assert accumulated is not None and accumulated.data is not None
+    assert not close(accumulated.data[1], grads[-1][1])
 
 
 def test_first_step_records_the_gradient_before_zero_grad_rewrites_it() -> None:

@@ -25,6 +25,7 @@ def test_vector_backward_v_j_and_vtj_are_torchs() -> None:
     assert_same(item.v, weights)
     assert_same(item.jacobian, J)  # type: ignore[arg-type]
     assert_same(item.product, weights @ J)
+    assert x.grad is not None
     assert_same(item.autograd, x.grad)
     assert item.matches is True
     line = line_of(by_key("vector_backward").code, "z.backward(weights)")
@@ -91,7 +92,7 @@ def test_no_vjp_for_scalar_backward() -> None:
 
 def test_one_hot_detection() -> None:
     def value(data: list[float]) -> TensorValue:
-        return TensorValue(shape=[len(data)], dtype="float32", data=data)
+        return TensorValue(shape=(len(data),), dtype="float32", data=data)
 
     assert one_hot(value([0.0, 1.0, 0.0])) == 1
     assert one_hot(value([1.0])) == 0

@@ -36,7 +36,7 @@ def star_graph(n: int) -> Graph:
     nodes.append(make_node(2 * n, label="stack"))
     edges = [Edge(f"n{i}", f"n{n + i}") for i in range(n)]
     edges += [Edge(f"n{n + i}", f"n{2 * n}", position=i) for i in range(n)]
-    return Graph(nodes=nodes, edges=edges, outputs=[f"n{2 * n}"])
+    return Graph(nodes=tuple(nodes), edges=tuple(edges), outputs=(f"n{2 * n}",))
 
 
 def assert_contraction(graph: Graph, view: BudgetView) -> None:
@@ -143,7 +143,7 @@ def test_collapsing_a_module_of_a_small_graph(stack: tuple[nn.Module, Graph]) ->
         out[0].retain_grad()
         outputs.append(out[0])
 
-    hook = model.layers[1].self_attn.register_forward_hook(keep_output)
+    hook = model.get_submodule("layers.1.self_attn").register_forward_hook(keep_output)
     try:
         x = torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(1))
         model(x).pow(2).mean().backward()
