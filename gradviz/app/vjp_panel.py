@@ -3,7 +3,6 @@ produced, and a Jacobian filled in one call at a time by one-hot vectors."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import streamlit as st
@@ -13,7 +12,7 @@ from gradviz.app.figures import show_figure
 from gradviz.app.options import Display
 from gradviz.model.format import number, shape_text, tensor_text
 from gradviz.model.graph import Graph
-from gradviz.model.values import TensorValue
+from gradviz.model.values import TensorValue, numel
 from gradviz.render.plots import heatmap_figure, transpose
 from gradviz.teach.vjp import JacobianFill, Vjp, jacobian_fills, vjps
 
@@ -35,7 +34,7 @@ def nested(flat: list[float], shape: tuple[int, ...]) -> TensorValue:
 
 def text_of(flat: list[float] | None, shape: tuple[int, ...], precision: int) -> str:
     """``[[2], [-1]]``: the numbers in the tensor's shape, or "—" when not known."""
-    if flat is None or len(flat) != math.prod(shape):
+    if flat is None or len(flat) != numel(shape):
         return "—"
     return tensor_text(nested(flat, shape), precision, max_items=8)
 

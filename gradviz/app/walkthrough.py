@@ -21,7 +21,7 @@ from gradviz.app.options import Display
 from gradviz.model.format import index_text, is_matrix, number, tensor_block, tensor_text
 from gradviz.model.graph import Graph
 from gradviz.model.names import distinct, title
-from gradviz.model.values import TensorValue
+from gradviz.model.values import TensorValue, numel
 from gradviz.render.dot import RenderOptions
 from gradviz.render.interactive import NO_OVERLAY, Overlay
 from gradviz.teach.chain_rule import ChainRule, Unavailable, explain_chain_rule, leaves_of
@@ -308,13 +308,13 @@ def _chain_rule_panel(
     leaf_id = left.selectbox("Leaf", leaves, format_func=names.__getitem__, key=state.WALK_LEAF)
     leaf = nodes[str(leaf_id or leaves[0])]
     index = 0
-    numel = math.prod(leaf.shape)
-    if numel > 1 and leaf.value is not None and leaf.value.data is not None:
-        if st.session_state.get(state.WALK_ELEMENT) not in range(numel):
+    count = numel(leaf.shape)
+    if count > 1 and leaf.value is not None and leaf.value.data is not None:
+        if st.session_state.get(state.WALK_ELEMENT) not in range(count):
             st.session_state[state.WALK_ELEMENT] = 0
         chosen = right.selectbox(
             "Element",
-            range(numel),
+            range(count),
             format_func=lambda i: (leaf.name or "leaf") + index_text(leaf.shape, i),
             key=state.WALK_ELEMENT,
         )

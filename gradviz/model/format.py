@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-from gradviz.model.values import TensorValue, flatten
+from gradviz.model.values import TensorValue, flatten, numel
 
 _SPECS = {p: f".{p}g" for p in range(1, 18)}
 """Format specs by precision, made once: a label of a big graph formats ~100,000 numbers."""
@@ -98,7 +97,7 @@ def is_matrix(value: TensorValue | None) -> bool:
 def element_labels(shape: Sequence[int], name: str) -> list[str]:
     """``x[0,1]``-style labels for every element of a tensor of this shape, row-major."""
     labels = []
-    for flat in range(math.prod(shape)):
+    for flat in range(numel(shape)):
         index, rest = [], flat
         for size in reversed(shape):
             index.append(rest % size)

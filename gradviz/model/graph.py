@@ -214,18 +214,18 @@ class Graph:
     @cached_property
     def consumers(self) -> Mapping[str, tuple[str, ...]]:
         """Each node's consumers, one per edge out of it, in edge order."""
-        users: dict[str, list[str]] = {n.id: [] for n in self.nodes}
-        for e in self.edges:
-            users[e.src].append(e.dst)
-        return MappingProxyType({k: tuple(v) for k, v in users.items()})
+        return self._ends((e.src, e.dst) for e in self.edges)
 
     @cached_property
     def sources(self) -> Mapping[str, tuple[str, ...]]:
         """Each node's inputs, one per edge into it (of any kind), in edge order."""
-        inputs: dict[str, list[str]] = {n.id: [] for n in self.nodes}
-        for e in self.edges:
-            inputs[e.dst].append(e.src)
-        return MappingProxyType({k: tuple(v) for k, v in inputs.items()})
+        return self._ends((e.dst, e.src) for e in self.edges)
+
+    def _ends(self, pairs: Iterable[tuple[str, str]]) -> Mapping[str, tuple[str, ...]]:
+        found: dict[str, list[str]] = {n.id: [] for n in self.nodes}
+        for node_id, other in pairs:
+            found[node_id].append(other)
+        return MappingProxyType({k: tuple(v) for k, v in found.items()})
 
     @cached_property
     def grad_inputs(self) -> Mapping[tuple[str, int], str]:

@@ -8,7 +8,7 @@ read the same, the program line that made each one (``y = add, line 5``), then t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gradviz.model.graph import Graph, Node
 
@@ -33,9 +33,14 @@ def short(node: Node) -> str:
 
 def distinct(graph: Graph, base: Callable[[Node], str] = title) -> dict[str, str]:
     """Node id -> ``base(node)``, told apart where two nodes would read the same."""
-    names = {node.id: base(node) for node in graph.nodes}
+    return distinct_among(graph.nodes, base)
+
+
+def distinct_among(nodes: Sequence[Node], base: Callable[[Node], str] = title) -> dict[str, str]:
+    """``distinct`` for some of a graph's nodes (told apart from one another only)."""
+    names = {node.id: base(node) for node in nodes}
     repeated = _repeats(names)
-    for node in graph.nodes:
+    for node in nodes:
         if names[node.id] in repeated and node.line:
             names[node.id] += f", line {node.line}"
     return numbered(names)

@@ -19,7 +19,7 @@ from itertools import chain
 from typing import Any, Literal, NoReturn, Union, get_args, get_origin, get_type_hints
 
 from gradviz.model.graph import Graph
-from gradviz.model.values import Nested, Summary, TensorValue
+from gradviz.model.values import Nested, Summary, TensorValue, numel
 
 WIRE_VERSION = 1
 _MARKERS = ("nan", "inf", "-inf")
@@ -209,7 +209,7 @@ def _read_data(v: Any, shape: tuple[int, ...], where: Where, p: _Pass) -> Nested
     if not shape:
         p.charge(1, where)
         return _read_number(v, where, p)
-    p.charge(math.prod(shape), where)  # before walking: consistent data has exactly this many
+    p.charge(numel(shape), where)  # before walking: consistent data has exactly this many
     _expect(type(v) is list and len(v) == shape[0], v, where, f"a list of {shape[0]}")
     level = v
     for depth, size in enumerate(shape[1:], 1):  # level: the lists at this depth

@@ -6,11 +6,10 @@ Pure data from the Graph's events. A row per backward call or zeroing, in the or
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from gradviz.model.graph import BackwardCall, Event, Graph
-from gradviz.model.names import name_or_title
+from gradviz.model.names import distinct_among, name_or_title
 from gradviz.model.values import TensorValue
 
 SHOWN_KINDS = ("backward", "zero_grad")
@@ -22,7 +21,7 @@ values, not gradients)."""
 class Leaf:
     node: str
     label: str
-    """The leaf's name (with its node id when two leaves share a name)."""
+    """The leaf's name (with its line, then its order, when two leaves share a name)."""
 
 
 @dataclass(frozen=True)
@@ -89,14 +88,9 @@ def _is_auto(graph: Graph, event: Event) -> bool:
 
 
 def leaf_labels(graph: Graph, ids: list[str]) -> list[Leaf]:
-    """Leaves by name; a name two leaves share gets the node id (``x (n3)``)."""
-    nodes = graph.by_id  # once: graph.node() builds the whole index on every call
-    names = [name_or_title(nodes[i]) for i in ids]
-    counts = Counter(names)
-    return [
-        Leaf(i, name if counts[name] == 1 else f"{name} ({i})")
-        for i, name in zip(ids, names, strict=True)
-    ]
+    """Leaves by name; two that share one are told apart by line, then order (``x, line 3``)."""
+    names = distinct_among([graph.node(i) for i in ids], name_or_title)
+    return [Leaf(i, names[i]) for i in ids]
 
 
 def accumulation(graph: Graph) -> Accumulation:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from gradviz.model.format import index_text, number, shape_text
 from gradviz.model.graph import BackwardCall, Graph, Node, NodeStep
-from gradviz.model.names import title
+from gradviz.model.names import short, title
 from gradviz.model.values import TensorValue, elements, finite_number
 from gradviz.teach.stepper import (
     arriving_grad,
@@ -95,10 +95,6 @@ def _fits(value: TensorValue, leaf: Node) -> bool:
     return value.numel == 1 or value.shape == leaf.shape
 
 
-def _name(node: Node) -> str:
-    return node.name or node.label
-
-
 def _autograd(call: BackwardCall, steps: dict[str, NodeStep], leaf: str) -> TensorValue | None:
     if leaf in steps:
         return arriving_grad(steps[leaf])
@@ -146,7 +142,7 @@ def explain_chain_rule(
         return Unavailable("this call has no recorded root")
     target = nodes[leaf]
     if leaf not in steps and leaf not in call.inputs:
-        return Unavailable(f"this call computed no gradient for {_name(target)}")
+        return Unavailable(f"this call computed no gradient for {short(target)}")
     inputs = graph.grad_inputs
     reaching = _reaching(graph, leaf)
     start: list[ChainTerm] = []
@@ -189,7 +185,7 @@ def explain_chain_rule(
                 return Unavailable(
                     f"the path goes through a {shape_text(sent.shape)} tensor (into "
                     f"{node.label}) whose elements do not line up one to one with "
-                    f"{_name(target)}'s ({shape_text(target.shape)}): the chain rule there "
+                    f"{short(target)}'s ({shape_text(target.shape)}): the chain rule there "
                     "is a sum over many elements, not one product"
                 )
             values, why = ratios(sent, arriving)
@@ -209,8 +205,8 @@ def explain_chain_rule(
         paths[::-1],
         total,
         _value_at(_autograd(call, steps, leaf), index),
-        root_name=_name(root),
-        leaf_name=_name(target),
+        root_name=short(root),
+        leaf_name=short(target),
         element=index_text(target.shape, index),
         stored=_value_at(call.leaf_grads.get(leaf), index) if leaf in steps else None,
     )

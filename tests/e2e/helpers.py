@@ -28,6 +28,15 @@ def graph_text_px(page: Page) -> float:
     return px
 
 
+def expect_no_alert(page: Page) -> None:
+    """No error, warning or info box on the page (failing, say what they are)."""
+    alerts = page.get_by_test_id("stAlert")
+    try:
+        expect(alerts).to_have_count(0)
+    except AssertionError:
+        raise AssertionError(f"alerts shown: {alerts.all_inner_texts()}") from None
+
+
 def graph_svg(page: Page) -> Locator:
     return page.locator(".gv-canvas svg").first
 

@@ -14,6 +14,7 @@ from gradviz.model.format import number
 from tests.e2e.helpers import (
     editor,
     editor_input,
+    expect_no_alert,
     expect_program,
     graph_svg,
     open_app,
@@ -50,7 +51,7 @@ def test_tab_indents_and_enter_keeps_the_indentation(page: Page, app_url: str) -
     expect(editor(page)).to_contain_text("Edited: Run or Ctrl+Enter runs it")
     page.get_by_role("heading", name="Graph").click()  # focus leaves the editor
     expect(graph_svg(page)).to_contain_text("value 63")  # still the default's graph
-    expect(page.get_by_test_id("stAlert")).to_have_count(0)
+    expect_no_alert(page)
 
 
 def test_lines_are_numbered_and_never_wrapped(page: Page, app_url: str) -> None:
@@ -88,7 +89,7 @@ def test_a_failed_runs_line_is_marked_in_the_gutter(page: Page, app_url: str) ->
     fixed = bad.replace("+* 2", "* 2")
     set_program(page, fixed)
     editor_input(page).press("Control+Enter")
-    expect(page.get_by_test_id("stAlert")).to_have_count(0)
+    expect_no_alert(page)
     expect(marked).to_have_count(0)
 
 

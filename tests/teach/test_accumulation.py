@@ -36,6 +36,20 @@ def test_accumulate_example_rows_are_2_4_6_then_0() -> None:
     assert not any(r.button for r in rows)
 
 
+def test_leaves_sharing_a_name_are_told_apart_by_line_never_by_id() -> None:
+    source = """import torch
+w = torch.ones(2, requires_grad=True)
+(w * 2).sum().backward()
+first = w
+w = torch.ones(2, requires_grad=True)
+(w * 3).sum().backward()
+"""
+    graph = gradviz.run(source)
+    leaves = accumulation(graph).leaves
+    assert [leaf.label for leaf in leaves] == ["w, line 2", "w, line 5"]
+    assert [graph.node(leaf.node).line for leaf in leaves] == [2, 5]
+
+
 def test_button_actions_add_rows_after_the_program_like_torch() -> None:
     source = by_key("accumulate").code
     graph = gradviz.run(source, actions=("backward", "backward", "zero_grad", "backward"))
