@@ -12,6 +12,7 @@ No user text ever runs in this process: it only moves bytes and reads JSON.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -175,6 +176,10 @@ class _Server:
         """Stop the fork server (its children are killed)."""
         self.alive = False
         try:
+            # shutdown, not only close: the listening thread, blocked in recv on this socket,
+            # keeps it open: the server saw no end of input, and was killed after the 10 s wait.
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
             self.sock.close()
         finally:
             try:

@@ -110,6 +110,17 @@ def test_a_dead_worker_is_replaced(pool: Pool) -> None:
     assert grad is not None and grad.data == 93.0
 
 
+def test_closing_a_pool_ends_its_fork_server_at_once() -> None:
+    """The server sees the host's end of input and exits on its own (0), without being
+    killed (-9) after the host's wait for it runs out."""
+    fresh = Pool(workers=1)
+    fresh.warm()
+    server = fresh._server
+    assert server is not None
+    fresh.close()
+    assert server.process.returncode == 0
+
+
 def test_a_result_past_its_bound_is_summarized_then_refused(pool: Pool) -> None:
     source = "import torch\nx = torch.ones(50, 50, requires_grad=True)\n(x * 2).sum().backward()\n"
     (x,) = gradviz.run(source, pool=pool).find("x")
