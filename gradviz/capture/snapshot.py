@@ -347,8 +347,8 @@ class _CopiedValue(TensorValue):
 
     def __init__(self, shape: tuple[int, ...], dtype: str, copies: _Copies, index: int) -> None:
         super().__init__(shape, dtype)
-        # After: setting data clears _copies. (object's setattr: a frozen slots dataclass's
-        # own cannot serve a subclass on Python 3.11, and these are no fields of it anyway.)
+        # Set after __init__, whose data=None clears _copies through the property below; with
+        # object's setattr, as the frozen dataclass's own refuses (and these are not fields).
         object.__setattr__(self, "_copies", copies)
         object.__setattr__(self, "_index", index)
 

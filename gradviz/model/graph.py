@@ -44,10 +44,10 @@ Flag = Literal[
 ]
 """What is special about a node: ``output`` of the program; made under ``no_grad``,
 ``detached`` or after ``requires_grad_off`` (a cut); from a ``create_graph`` backward;
-``internal`` to a custom Function; a leaf whose grad was ``grad_not_accumulated`` (not a
-leaf of the call); ``shared_storage`` with another tensor; or, in a view, a ``collapsed``
-module, ``repeated`` blocks collapsed into one, a ``folded`` run of ops, or sources
-``merged`` into one node."""
+``internal``, an op autograd made on its own (the ``t`` of a Linear's weight); a leaf whose
+grad was ``grad_not_accumulated`` (not a leaf of the call); ``shared_storage`` with another
+tensor; or, in a view, a ``collapsed`` module, ``repeated`` blocks collapsed into one, a
+``folded`` run of ops, or sources ``merged`` into one node."""
 EdgeKind = Literal["grad", "constant", "cut"]
 """``grad``: autograd edge; ``constant``: a tensor not requiring grad fed an op;
 ``cut``: tracking stopped here (no_grad, detach, requires_grad_(False))."""
@@ -129,12 +129,12 @@ class BackwardCall:
     create_graph: bool = False
     retain_graph: bool = False
     root_value: TensorValue | None = None
-    leaf_grads: dict[str, TensorValue | None] = field(default_factory=dict)
+    leaf_grads: Mapping[str, TensorValue | None] = field(default_factory=dict)
     """Each leaf's ``.grad`` right after this call."""
-    leaf_values: dict[str, TensorValue] = field(default_factory=dict)
+    leaf_values: Mapping[str, TensorValue] = field(default_factory=dict)
     """Each leaf's value at the time of this call."""
     line: int | None = None
-    jacobians: dict[str, TensorValue] = field(default_factory=dict)
+    jacobians: Mapping[str, TensorValue] = field(default_factory=dict)
     """For a non-scalar root given a gradient v: J = d root / d leaf per leaf id, where
     small, so that the call can be shown as the vector-Jacobian product vᵀJ."""
     origin: CallOrigin | None = None
@@ -148,8 +148,8 @@ class Event:
 
     kind: Literal["backward", "grad", "zero_grad", "step"]
     line: int | None
-    leaf_grads: dict[str, TensorValue | None] = field(default_factory=dict)
-    leaf_values: dict[str, TensorValue] = field(default_factory=dict)
+    leaf_grads: Mapping[str, TensorValue | None] = field(default_factory=dict)
+    leaf_values: Mapping[str, TensorValue] = field(default_factory=dict)
     call: int | None = None
     """Index into ``backward_calls`` for backward/grad events."""
 
@@ -303,7 +303,7 @@ def _node_dict(node: Node) -> dict[str, Any]:
     return out
 
 
-def _grads_dict(grads: dict[str, TensorValue | None]) -> dict[str, Nested | None]:
+def _grads_dict(grads: Mapping[str, TensorValue | None]) -> dict[str, Nested | None]:
     return {k: _data(v) for k, v in grads.items()}
 
 

@@ -10,6 +10,7 @@ builds a Jacobian) is gathered into the matrix it fills, one row per call.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gradviz.model.format import element_labels
@@ -76,7 +77,7 @@ def _program_calls(graph: Graph) -> list[int]:
     return [i for i, c in enumerate(graph.backward_calls) if c.origin in (None, "button")]
 
 
-def _grads_before(graph: Graph, call_index: int) -> dict[str, TensorValue | None]:
+def _grads_before(graph: Graph, call_index: int) -> Mapping[str, TensorValue | None]:
     """Every leaf's ``.grad`` just before the call (from the event before the call's own)."""
     for position, event in enumerate(graph.events):
         if event.call == call_index:
