@@ -12,7 +12,6 @@ from gradviz.app.figures import show_figure
 from gradviz.app.options import Display
 from gradviz.model.format import index_text, number, shape_text, tensor_text
 from gradviz.model.graph import Graph, Node
-from gradviz.model.names import distinct
 from gradviz.model.values import TensorValue, elements
 from gradviz.render.plots import heatmap_figure
 from gradviz.teach.stepper import backward_step, last_step_at
@@ -101,7 +100,7 @@ def _saved(node: Node, display: Display) -> None:
         st.markdown(f"`{key}`: `{text}`")
 
 
-def _chain(graph: Graph, node: Node, display: Display, names: dict[str, str]) -> None:
+def _chain(graph: Graph, node: Node, display: Display) -> None:
     st.markdown("**Chain rule here**")
     found = last_step_at(graph, node.id)
     if found is None:
@@ -121,7 +120,7 @@ def _chain(graph: Graph, node: Node, display: Display, names: dict[str, str]) ->
     if not sends:
         st.caption("This operation sent no gradients on (no input needs one).")
     for send in sends:
-        name = names.get(send.to or "", "an input")
+        name = graph.display_names.get(send.to or "", "an input")
         sent = tensor_text(send.grad, precision, 8)
         st.markdown(f"→ input {send.position} **{name}**: gradient sent `{sent}`")
         if send.local is None:
@@ -180,7 +179,7 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
     if not graph.nodes:
         return
     nodes = graph.by_id
-    names = distinct(graph)
+    names = graph.display_names
     ids = listed_nodes(graph, drawn)
     default = default_node(graph)
     linked = st.query_params.get(NODE_PARAM)
@@ -218,4 +217,4 @@ def inspector_panel(graph: Graph, display: Display, drawn: Graph) -> None:
             what = "Gradient (.grad)" if node.kind == "leaf" else "Gradient (d root / d this)"
             show_tensor(node.grad, what, display, "no gradient: no backward call reached it")
     _saved(node, display)
-    _chain(graph, node, display, names)
+    _chain(graph, node, display)

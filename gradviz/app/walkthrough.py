@@ -20,7 +20,7 @@ from gradviz.app import state
 from gradviz.app.options import Display
 from gradviz.model.format import index_text, is_matrix, number, tensor_block, tensor_text
 from gradviz.model.graph import Graph
-from gradviz.model.names import distinct, title
+from gradviz.model.names import title
 from gradviz.model.values import TensorValue, numel
 from gradviz.render.dot import RenderOptions
 from gradviz.render.interactive import NO_OVERLAY, Overlay
@@ -226,7 +226,7 @@ def _backward_details(
     graph: Graph, walk: Walk, step: BackwardStep, call_index: int, display: Display
 ) -> None:
     nodes = graph.by_id
-    names = distinct(graph)
+    names = graph.display_names
     call = graph.backward_calls[call_index]
     node = nodes.get(step.node)
     root = nodes.get(call.root or "")
@@ -273,7 +273,7 @@ def _backward_details(
         "The drawing shows the gradient that has arrived at each node so far in this call; "
         "edges a gradient has already flowed along are coloured."
     )
-    _chain_rule_panel(graph, call_index, display, names)
+    _chain_rule_panel(graph, call_index, display)
 
 
 def _quantities(head: str, parts: list[tuple[str, TensorValue | None]], precision: int) -> None:
@@ -293,9 +293,7 @@ def _quantities(head: str, parts: list[tuple[str, TensorValue | None]], precisio
     st.markdown(f"{head}: {text}")
 
 
-def _chain_rule_panel(
-    graph: Graph, call_index: int, display: Display, names: dict[str, str]
-) -> None:
+def _chain_rule_panel(graph: Graph, call_index: int, display: Display) -> None:
     st.markdown("**Chain rule for a leaf**")
     nodes = graph.by_id
     leaves = leaves_of(graph, call_index)
@@ -305,6 +303,7 @@ def _chain_rule_panel(
     if st.session_state.get(state.WALK_LEAF) not in leaves:
         st.session_state[state.WALK_LEAF] = leaves[0]
     left, right = st.columns(2)
+    names = graph.display_names
     leaf_id = left.selectbox("Leaf", leaves, format_func=names.__getitem__, key=state.WALK_LEAF)
     leaf = nodes[str(leaf_id or leaves[0])]
     index = 0

@@ -235,6 +235,14 @@ class Graph:
             {(e.dst, e.position): e.src for e in self.edges if e.kind == "grad"}
         )
 
+    @cached_property
+    def display_names(self) -> Mapping[str, str]:
+        """What a person reads for each node: ``y = add``, told apart by line, then order,
+        where two would read the same (``model.names.distinct``)."""
+        from gradviz.model.names import distinct  # names builds on this module
+
+        return MappingProxyType(distinct(self))
+
     def restricted(self, keep: Container[str]) -> Graph:
         """The nodes in ``keep``, the edges between them and the outputs among them."""
         return replace(

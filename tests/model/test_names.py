@@ -23,14 +23,14 @@ loss.backward()
 def test_each_example_s_nodes_read_differently_and_never_show_an_id() -> None:
     for example in EXAMPLES:
         graph = gradviz.run(example.code)
-        for names in (distinct(graph), short_labels(graph)):
+        for names in (graph.display_names, short_labels(graph)):
             assert len(set(names.values())) == len(graph.nodes), example.key
             assert not [n for n in names.values() if INTERNAL_ID.search(n)], example.key
 
 
 def test_a_name_bound_twice_is_told_apart_by_its_line() -> None:
     graph = gradviz.run(TWICE)
-    names = distinct(graph)
+    names = graph.display_names
     bs = sorted(names[n.id] for n in graph.nodes if n.name == "b")
     assert bs == ["b = mul, line 3", "b = mul, line 4"]
     assert names[next(n.id for n in graph.nodes if n.name == "a")] == "a (leaf)"
