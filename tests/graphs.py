@@ -51,6 +51,13 @@ def record_model(model: nn.Module, x: torch.Tensor) -> Graph:
     return rec.graph
 
 
+def recorded_stack() -> tuple[nn.Module, Graph]:
+    """A 3-layer transformer encoder and its recorded graph, on a seeded input."""
+    model = transformer(3)
+    x = torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(1))
+    return model, record_model(model, x)
+
+
 def edge_set(graph: Graph) -> set[tuple[str, str]]:
     pairs = [(e.src, e.dst) for e in graph.edges]
     assert len(pairs) == len(set(pairs)), "duplicate edges"

@@ -17,16 +17,7 @@ from tests.graphs import (
     chain_graph,
     edge_set,
     make_node,
-    record_model,
-    transformer,
 )
-
-
-@pytest.fixture(scope="module")
-def stack() -> tuple[nn.Module, Graph]:
-    model = transformer(3)
-    x = torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(1))
-    return model, record_model(model, x)
 
 
 def star_graph(n: int) -> Graph:

@@ -22,17 +22,17 @@ from gradviz.views.collapse import (
     search,
 )
 from gradviz.views.group_id import GroupId
-from tests.graphs import assert_acyclic, chain_graph, edge_set, make_node, record_model, transformer
+from tests.graphs import (
+    assert_acyclic,
+    chain_graph,
+    edge_set,
+    make_node,
+    record_model,
+    recorded_stack,
+    transformer,
+)
 
 # -- graphs ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def stack() -> tuple[nn.Module, Graph]:
-    model = transformer(3)
-    return model, record_model(
-        model, torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(1))
-    )
 
 
 @pytest.fixture(scope="module")
@@ -184,9 +184,7 @@ def test_views_are_pure_and_deterministic(stack: tuple[nn.Module, Graph]) -> Non
         fit_budget(graph, 40)[0],
     ]
     assert graph.to_json() == before
-    again = record_model(
-        transformer(3), torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(1))
-    )
+    _, again = recorded_stack()
     second = [
         collapse_modules(again, {"model.layers.1"}),
         fold_repeats(again),
