@@ -41,7 +41,7 @@ from gradviz.model.graph import (
     NodeStep,
     Note,
 )
-from gradviz.model.paths import common_module
+from gradviz.model.paths import common_module, enclosing_paths
 from gradviz.model.values import TensorValue
 
 _BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
@@ -396,8 +396,7 @@ class _Builder:
         known = self.rec.module_classes
         used: set[str] = set()
         for module in {n.module for n in nodes if n.module}:
-            parts = module.split(".")
-            used.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+            used.update(enclosing_paths(module))
         return {path: cls for path, cls in known.items() if path in used}
 
     def build(self, roots: list[torch.Tensor], max_nodes: int | None = None) -> Graph:
