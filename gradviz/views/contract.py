@@ -156,10 +156,10 @@ def op_chains(graph: Graph) -> list[list[Node]]:
     """Maximal op chains: u links to v when v is u's only consumer and u is v's only op
     input (leaves and constants may feed v too); outputs end a chain."""
     index, users = graph.by_id, graph.consumers
-    op_inputs: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    for e in graph.edges:
-        if index[e.src].kind == "op" and e.src not in op_inputs[e.dst]:
-            op_inputs[e.dst].append(e.src)
+    op_inputs = {
+        n.id: [s for s in dict.fromkeys(graph.sources[n.id]) if index[s].kind == "op"]
+        for n in graph.nodes
+    }
     outputs = set(graph.outputs)
     nxt: dict[str, str] = {}
     for n in graph.nodes:
