@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import draw_vs_torchviz
+import layout_uses
 import load
 import memory
 import record_overhead
@@ -33,6 +34,7 @@ def main() -> None:
     draw = draw_vs_torchviz.rows()
     record = record_overhead.rows()
     scale = scaling.rows()
+    layouts = layout_uses.rows()
     boundary, split = sandbox_boundary.tables()
     lens = vs_torchlens.rows()
     users = load.rows()  # last: its browser pages load the whole machine
@@ -51,6 +53,9 @@ def main() -> None:
     growth = scale[-1]  # per-node cost at 100,000 nodes / at 10,000 (1.0×: linear)
     for what, i in (("record+build time", 2), ("draw time", 4), ("Python memory", 6)):
         summary.append([f"per node, 100k / 10k nodes: {what}", growth[i], "", ""])
+    for row in layouts:
+        what = f"layout, one box / a box per use of W, {row[0]} nodes"
+        summary.append([what, row[4], "", ""])
     summary += sandbox_boundary.summary(boundary)
     summary += vs_torchlens.summary(lens)
     summary += load.summary(users)
@@ -63,6 +68,8 @@ def main() -> None:
     print(table("memory, 2,000-layer chain", memory.HEADER, mem))
     print()
     print(table("cost per node (scaling)", scaling.HEADER, scale))
+    print()
+    print(table("layout of a tensor used by every layer", layout_uses.HEADER, layouts))
     print()
     print(table("sandbox boundary: run() vs in-process", sandbox_boundary.HEADER, boundary))
     print()

@@ -9,7 +9,9 @@ import torch
 from torch import nn
 
 import gradviz
+from gradviz.gallery import by_key
 from gradviz.model.graph import Edge, Graph, Node
+from gradviz.views.budget import budget_view
 
 
 def make_node(i: int, kind: str = "op", label: str = "mul", module: str | None = None) -> Node:
@@ -56,6 +58,14 @@ def recorded_stack() -> tuple[nn.Module, Graph]:
     model = transformer(3)
     x = torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(1))
     return model, record_model(model, x)
+
+
+def chain_opened(nodes: int) -> Graph:
+    """The gallery's 2,000-layer chain with its fold opened as far as ``nodes`` allow (``W``
+    and ``b`` each feed a third of the ops)."""
+    graph = gradviz.run(by_key("deep_chain").code)
+    fold = [n.id for n in budget_view(graph, nodes).graph.nodes if n.id.startswith("f:")]
+    return budget_view(graph, nodes, opened=fold).graph
 
 
 def edge_set(graph: Graph) -> set[tuple[str, str]]:

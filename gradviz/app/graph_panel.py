@@ -29,12 +29,13 @@ def legend_html(graph: Graph, render: RenderOptions) -> str:
     gradient's colour."""
     palette = PALETTES[render.theme]
     chips = []
-    for entry in legend_entries(graph):
+    for entry in legend_entries(graph, render):
         if entry.look == "cut":
             fill, border, color = palette.background, palette.cut, palette.cut
         else:
             (fill, border), color = palette.fills[entry.look], palette.text
-        line = "double 4px" if entry.double else f"1.5px {'dashed' if entry.dashed else 'solid'}"
+        border_style = "dashed" if entry.dashed else "dotted" if entry.dotted else "solid"
+        line = "double 4px" if entry.double else f"1.5px {border_style}"
         chips.append(
             f'<span style="background:{fill};border:{line} {border};color:{color};'
             'border-radius:6px;padding:1px 8px;margin-right:6px;white-space:nowrap">'

@@ -16,6 +16,7 @@ from gradviz.model.format import shape_text, tensor_lines, tensor_text
 from gradviz.model.graph import Edge, Flag, Graph, Node
 from gradviz.model.names import title
 from gradviz.model.values import TensorValue
+from gradviz.render.uses import MANY_USES, Copy, drawn_uses
 
 Theme = Literal["light", "dark", "projector"]
 STOPPED_FLAGS: tuple[Flag, ...] = ("no_grad", "detached", "requires_grad_off")
@@ -152,6 +153,8 @@ class RenderOptions:
     """A node to mark (the current step of a backward step-through)."""
     traversed: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     """Edges (src, dst) the step-through has already carried a gradient along."""
+    draw_each_use_from: int = MANY_USES
+    """A leaf or constant feeding at least this many ops is drawn again at each use (0: never)."""
 
 
 def look(node: Node, outputs: set[str]) -> str:
@@ -231,7 +234,24 @@ def _node_stmt(node: Node, opts: RenderOptions, palette: Palette, outputs: set[s
     )
 
 
-def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, graph: Graph) -> str:
+def _copy_stmt(
+    copy_id: str, copy: Copy, node: Node, opts: RenderOptions, palette: Palette, outputs: set[str]
+) -> str:
+    """A copy of ``node`` at one of its uses: its name and which use, with a dotted border (the
+    node itself, drawn once in full, has its value and gradient)."""
+    fill, border = palette.fills[look(node, outputs)]
+    pen = palette.pen
+    if node.id == opts.highlight:
+        border, pen = palette.highlight, palette.pen * 4
+    rows = _row(title(node), bold=True) + _row(f"use {copy.use} of {copy.uses}", plain=True)
+    return (
+        f"{quoted(copy_id)} [label=<{_TABLE}{rows}</TABLE>> shape=box "
+        f'style="rounded,filled,dotted" fillcolor="{fill}" color="{border}" penwidth={pen:g}]'
+    )
+
+
+def _edge_stmt(edge: Edge, start: str, opts: RenderOptions, palette: Palette, graph: Graph) -> str:
+    """``edge``, drawn from ``start`` (its source, or a copy of it)."""
     attrs = [f'color="{palette.edge}"']
     if edge.kind == "constant":
         attrs.append('style="dotted"')
@@ -243,7 +263,9 @@ def _edge_stmt(edge: Edge, opts: RenderOptions, palette: Palette, graph: Graph) 
     if (edge.src, edge.dst) in opts.traversed:
         attrs[0] = f'color="{palette.traversed}"'
         attrs.append(f"penwidth={palette.pen * 3:g}")
-    return f"{quoted(edge.src)} -> {quoted(edge.dst)} [{' '.join(attrs)}]"
+    if start != edge.src:
+        attrs.append("weight=1")
+    return f"{quoted(start)} -> {quoted(edge.dst)} [{' '.join(attrs)}]"
 
 
 @dataclass(frozen=True)
@@ -255,10 +277,12 @@ class LegendEntry:
     text: str
     dashed: bool = False
     double: bool = False
+    dotted: bool = False
 
 
-def legend_entries(graph: Graph) -> list[LegendEntry]:
-    """The looks this graph has, each named once: a legend for exactly what is drawn."""
+def legend_entries(graph: Graph, opts: RenderOptions | None = None) -> list[LegendEntry]:
+    """The looks this graph has drawn with ``opts``, each named once: a legend for exactly what
+    is drawn."""
     outputs = set(graph.outputs)
     looks = {
         (look(node, outputs), node.kind == "constant", not _GROUPS.isdisjoint(node.flags))
@@ -284,20 +308,26 @@ def legend_entries(graph: Graph) -> list[LegendEntry]:
         entries.append(LegendEntry("stopped", "tracking stopped (no grad)", dashed=True))
     if any(edge.kind == "cut" for edge in graph.edges):
         entries.append(LegendEntry("cut", "✂ where tracking stopped", dashed=True))
+    copies = drawn_uses(graph, (opts or RenderOptions()).draw_each_use_from).copies
+    if copies:
+        copied = graph.node(next(iter(copies.values())).of)
+        text = "same tensor, another use (grad sums all uses)"
+        entries.append(LegendEntry(look(copied, outputs), text, dotted=True))
     return entries
 
 
-def _legend(graph: Graph, palette: Palette) -> list[str]:
+def _legend(graph: Graph, opts: RenderOptions, palette: Palette) -> list[str]:
     lines = [
         "subgraph cluster_legend {",
         f'label="legend" fontcolor="{palette.text}" color="{palette.edge}" style="dashed"',
     ]
-    for k, entry in enumerate(legend_entries(graph)):
+    for k, entry in enumerate(legend_entries(graph, opts)):
         if entry.look == "cut":
             fill, border = palette.background, palette.cut
         else:
             fill, border = palette.fills[entry.look]
         style = "rounded,filled" + (",dashed" if entry.dashed else "")
+        style += ",dotted" if entry.dotted else ""
         lines.append(
             f'legend_{k} [label="{entry.text}" shape=box style="{style}" '
             f'fillcolor="{fill}" color="{border}"{" peripheries=2" if entry.double else ""}]'
@@ -313,37 +343,52 @@ feeds every layer (a shared weight) otherwise makes dot take minutes (the 2,000-
 opened to 150 nodes: 10.5 s, with these 0.55 s; to 300 nodes: over 120 s, with these 2-3 s)."""
 
 
+COPY_EDGE_LIGHTER = 10
+"""How many times an edge weighs more than one from a copy (dot's weights are integers)."""
+
+
 def dot_lines(graph: Graph, opts: RenderOptions | None = None) -> list[str]:
     """The statements inside ``digraph { ... }`` (also what graphviz.Digraph's body takes)."""
     opts = opts or RenderOptions()
     palette = PALETTES[opts.theme]
     outputs = set(graph.outputs)
     fast = FAST_LAYOUT if len(graph.nodes) > FAST_LAYOUT_NODES else ""
+    uses = drawn_uses(graph, opts.draw_each_use_from)
+    # Each copy pulls its consumer sideways as much as the edge from the op before it does,
+    # and a long chain drifts by a copy's width per layer (300 nodes: 20,000 pt wide): the
+    # other edges weigh more, so the chain stays straight and its copies sit beside it.
+    heavy = f" weight={COPY_EDGE_LIGHTER}" if uses.copies else ""
     lines = [
         f'graph [rankdir={opts.direction} bgcolor="{palette.background}" '
         f'fontname="Helvetica" fontcolor="{palette.text}" nodesep=0.3 ranksep=0.35{fast}]',
         f'node [fontname="Helvetica" fontsize={palette.font_size} fontcolor="{palette.text}"]',
-        f'edge [fontname="Helvetica" fontsize={palette.font_size - 1} arrowsize=0.7]',
+        f'edge [fontname="Helvetica" fontsize={palette.font_size - 1} arrowsize=0.7{heavy}]',
     ]
-    by_module: dict[str, list[Node]] = defaultdict(list)
-    loose: list[Node] = []
+    # Statements by module cluster ("" outside any); a copy sits in its consumer's cluster.
+    by_module: dict[str, list[str]] = defaultdict(list)
+
+    def cluster(node: Node) -> str:
+        return node.module or "" if opts.group_modules else ""
+
     for node in graph.nodes:
-        if opts.group_modules and node.module:
-            by_module[node.module].append(node)
-        else:
-            loose.append(node)
-    lines.extend(_node_stmt(n, opts, palette, outputs) for n in loose)
-    for i, (module, members) in enumerate(by_module.items()):
+        by_module[cluster(node)].append(_node_stmt(node, opts, palette, outputs))
+    for copy_id, copy in uses.copies.items():
+        statement = _copy_stmt(copy_id, copy, graph.node(copy.of), opts, palette, outputs)
+        by_module[cluster(graph.node(copy.at))].append(statement)
+    lines.extend(by_module.pop("", []))
+    for i, (module, statements) in enumerate(by_module.items()):
         lines.append(f"subgraph cluster_m{i} {{")
         lines.append(
             f'label=<{html_text(module)}> fontcolor="{palette.text}" color="{palette.edge}" '
             'style="rounded"'
         )
-        lines.extend(_node_stmt(n, opts, palette, outputs) for n in members)
+        lines.extend(statements)
         lines.append("}")
-    lines.extend(_edge_stmt(e, opts, palette, graph) for e in graph.edges)
+    lines.extend(
+        _edge_stmt(e, uses.start(k, e.src), opts, palette, graph) for k, e in enumerate(graph.edges)
+    )
     if opts.legend:
-        lines.extend(_legend(graph, palette))
+        lines.extend(_legend(graph, opts, palette))
     return lines
 
 

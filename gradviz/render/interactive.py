@@ -18,6 +18,7 @@ from gradviz.model.graph import Graph, Node
 from gradviz.model.names import title
 from gradviz.model.values import TensorValue
 from gradviz.render.dot import PALETTES, RenderOptions
+from gradviz.render.uses import drawn_uses
 
 TIP_ITEMS = 8
 """Elements a tooltip shows of a tensor (then "..."): the Inspector has them all."""
@@ -126,6 +127,7 @@ def payload(
         "svg": svg,
         "nodes": {n.id: node_tip(n, render.precision) for n in graph.nodes},
         "edges": edge_tips(graph, render.precision),
+        "aliases": drawn_uses(graph, render.draw_each_use_from).aliases(graph),
         "overlay": {
             "current": overlay.current,
             "traversed": sorted(f"{s}->{d}" for s, d in overlay.traversed),

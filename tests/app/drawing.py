@@ -28,6 +28,8 @@ class Drawing:
     traversed: set[tuple[str, str]]
     """Edges marked as travelled by a gradient."""
     data: dict[str, Any]
+    copies: dict[str, list[str]]
+    """Node id -> the label of each box drawn again for it at another use."""
 
     def text(self) -> str:
         """Every shown label, one node per line."""
@@ -49,20 +51,27 @@ def parse(data: dict[str, Any]) -> Drawing:
     overlay = data["overlay"]
     hidden, no_grad = set(overlay["hidden"]), set(overlay["noGrad"])
     grad = data["colors"]["grad"].lower()
+    aliases = data["aliases"]
     nodes: dict[str, str] = {}
+    copies: dict[str, list[str]] = {}
     edges: set[tuple[str, str]] = set()
     for group in root.iter(f"{_SVG}g"):
         title = group.find(f"{_SVG}title")
         if title is None or title.text is None:
             continue
-        if group.get("class") == "node" and title.text not in hidden:
-            nodes[title.text] = " ".join(_texts(group, title.text in no_grad, grad))
+        drawn = aliases.get(title.text, title.text)
+        if group.get("class") == "node" and drawn not in hidden:
+            text = " ".join(_texts(group, drawn in no_grad, grad))
+            if drawn == title.text:
+                nodes[drawn] = text
+            else:
+                copies.setdefault(drawn, []).append(text)
         elif group.get("class") == "edge":
-            src, dst = title.text.split("->")
+            src, dst = drawn.split("->")
             if src not in hidden and dst not in hidden:
                 edges.add((src, dst))
     traversed = {tuple(e.split("->")) for e in overlay["traversed"]}
-    return Drawing(nodes, edges, overlay["current"], traversed, data)
+    return Drawing(nodes, edges, overlay["current"], traversed, data, copies)
 
 
 def payloads(at: AppTest) -> list[dict[str, Any]]:

@@ -29,6 +29,26 @@ POSITIONS = """() => Object.fromEntries(
         return [g.dataset.gvId, [box.x, box.y, box.width, box.height].map(v => v.toFixed(2))];
     }))"""
 
+BOXES_PER_NODE = """() => {
+    const boxes = {};
+    for (const g of document.querySelectorAll('.gv-canvas g.node'))
+        boxes[g.dataset.gvId] = (boxes[g.dataset.gvId] || 0) + 1;
+    return boxes;
+}"""
+
+SHOWN_COPY = """(id) => {
+    const canvas = document.querySelector('.gv-canvas').getBoundingClientRect();
+    const boxes = [...document.querySelectorAll('.gv-canvas g.node')]
+        .filter(g => g.dataset.gvId === id).slice(1);  // the first is the node itself
+    for (const g of boxes) {
+        const r = g.getBoundingClientRect();
+        if (r.left >= canvas.left && r.right <= canvas.right &&
+            r.top >= canvas.top && r.bottom <= canvas.bottom)
+            return [r.left + r.width / 2, r.top + r.height / 2, g.textContent];
+    }
+    return null;
+}"""
+
 
 def polynomial_x() -> tuple[float, float]:
     x = torch.tensor(2.0, requires_grad=True)
@@ -147,7 +167,27 @@ def test_expanding_the_chains_group_keeps_the_page_responsive(page: Page, app_ur
     assert page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(true)))")
     # Too long to read fitted whole, it starts at actual size, from its inputs.
     scale = viewport(page)[0]
+    page.locator(".gv-canvas").evaluate("canvas => canvas.scrollIntoView({block: 'center'})")
     page.screenshot(path=str(SCREENSHOTS / "screenshot-chain-expanded.png"))
+    # W feeds every layer: drawn again at each use, and each copy is W to hover and click.
+    boxes: dict[str, int] = page.evaluate(BOXES_PER_NODE)
+    weight, times = max(boxes.items(), key=lambda item: item[1])
+    assert times > 30
+    for _ in range(2):  # the copies sit beside the chain: zoomed out, the width fits
+        page.get_by_role("button", name="−").click()
+    after_frames(page)
+    shown = page.evaluate(SHOWN_COPY, weight)
+    assert shown is not None, "no copy of W on screen"
+    x, y, label = shown
+    assert "use " in label
+    page.mouse.move(x, y)
+    tip = page.locator(".gv-tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text(re.compile(r"^W\b.*\ngrad ", re.S))
+    page.mouse.click(x, y)
+    inspector = page.get_by_test_id("stSelectbox").filter(has_text="Inspect a node")
+    expect(inspector.get_by_role("combobox")).to_have_value(re.compile(r"^W\b"))
+    settle(page)
     page.get_by_role("button", name="Fit").click()
     fitted = f"() => parseFloat(({VIEWPORT})().match(/[-\\d.e]+/)[0]) < {scale}"
     page.wait_for_function(fitted)  # Fit shows it whole: smaller than actual size

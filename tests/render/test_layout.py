@@ -11,12 +11,11 @@ import torch
 
 import gradviz
 from gradviz.app.graph_panel import laid_out
-from gradviz.gallery import by_key
 from gradviz.render.dot import RenderOptions, to_dot
 from gradviz.render.interactive import Overlay, edge_tips, node_tip, payload
 from gradviz.render.layout import LayoutTooSlow, forget_layouts, lay_out
-from gradviz.views.budget import budget_view
 from tests.app.drawing import parse
+from tests.graphs import chain_opened
 
 PROGRAM = (
     "import torch\n"
@@ -33,13 +32,6 @@ def no_layouts_yet() -> None:
     forget_layouts()
 
 
-def chain_opened(nodes: int) -> gradviz.Graph:
-    """The 2,000-layer chain with its fold opened as far as ``nodes`` allow."""
-    graph = gradviz.run(by_key("deep_chain").code)
-    fold = [n.id for n in budget_view(graph, nodes).graph.nodes if n.id.startswith("f:")]
-    return budget_view(graph, nodes, opened=fold).graph
-
-
 def test_the_svg_has_every_node_and_edge_titled_by_id_and_no_fixed_size() -> None:
     graph = gradviz.run(PROGRAM)
     svg = lay_out(to_dot(graph, RenderOptions(legend=False)))
@@ -50,7 +42,8 @@ def test_the_svg_has_every_node_and_edge_titled_by_id_and_no_fixed_size() -> Non
 
 
 def test_a_layout_is_cached_and_a_slow_one_is_refused_and_remembered() -> None:
-    dot = to_dot(chain_opened(300), RenderOptions(legend=False))
+    # W and b drawn as one box each, with an arrow per use: slow for dot.
+    dot = to_dot(chain_opened(300), RenderOptions(legend=False, draw_each_use_from=0))
     start = time.perf_counter()
     with pytest.raises(LayoutTooSlow):
         lay_out(dot, seconds=0.2)
@@ -67,10 +60,11 @@ def test_a_layout_is_cached_and_a_slow_one_is_refused_and_remembered() -> None:
 
 def test_a_graph_too_slow_to_lay_out_is_shown_collapsed_further_with_a_note() -> None:
     graph = chain_opened(300)
-    shown, _, svg, note = laid_out(graph, RenderOptions(), seconds=0.3)
+    one_box = RenderOptions(draw_each_use_from=0)  # W and b: one box each, slow for dot
+    shown, _, svg, note = laid_out(graph, one_box, seconds=0.3)
     assert len(shown.nodes) < len(graph.nodes)
     assert note is not None and f"shown as {len(shown.nodes):,} nodes" in note
-    assert set(parse(payload(shown, svg, RenderOptions())).nodes) == {n.id for n in shown.nodes}
+    assert set(parse(payload(shown, svg, one_box)).nodes) == {n.id for n in shown.nodes}
     assert laid_out(gradviz.run(PROGRAM), RenderOptions())[3] is None  # a small graph: as it is
 
 

@@ -5,14 +5,16 @@
 const MOVED_PX = 4; // a press that moved further than this was a drag, not a click
 const READABLE = 0.45; // below this scale a fitted graph's text is unreadable: start at 100%
 
-function titled(svg, selector) {
+function titled(svg, selector, aliases) {
   // Graphviz titles each node with its id and each edge "src->dst"; the titles would also
-  // show as the browser's own tooltips, so they move into data attributes.
+  // show as the browser's own tooltips, so they move into data attributes. A tensor drawn
+  // again at another use is titled with a copy's id: `aliases` names the node it stands for.
   const byTitle = new Map();
   for (const g of svg.querySelectorAll(selector)) {
     const title = g.querySelector(":scope > title");
     if (!title) continue;
-    const key = title.textContent;
+    const drawn = title.textContent; // an id can be any text, "constructor" too: own keys only
+    const key = Object.hasOwn(aliases, drawn) ? aliases[drawn] : drawn;
     title.remove();
     g.dataset.gvId = key;
     if (!byTitle.has(key)) byTitle.set(key, []);
@@ -60,8 +62,8 @@ class GraphView {
     }
     root.append(tools, this.canvas, this.tip);
     this.svg = this.canvas.querySelector("svg");
-    this.nodes = titled(this.svg, "g.node");
-    this.edges = titled(this.svg, "g.edge");
+    this.nodes = titled(this.svg, "g.node", data.aliases || {});
+    this.edges = titled(this.svg, "g.edge", data.aliases || {});
     this.canvas.style.height = `${canvasHeight(this.canvas, data)}px`;
     this.zoom = null;
     this.first = data;
@@ -121,14 +123,35 @@ class GraphView {
   }
 
   startAt(scale) {
+    // At `scale`, from the top of the drawing: centred, or, when wider than the canvas, on
+    // its first input as far as the drawing's edges allow (a wide drawing centred can show
+    // nothing but the space between its nodes).
     const real = this.zoom.getSizes().realZoom;
     if (real > 0) this.zoom.zoom((this.zoom.getZoom() * scale) / real);
     const sizes = this.zoom.getSizes();
     const box = sizes.viewBox;
-    this.zoom.pan({
-      x: (sizes.width - box.width * sizes.realZoom) / 2 - box.x * sizes.realZoom,
-      y: 8 - box.y * sizes.realZoom,
-    });
+    const z = sizes.realZoom;
+    let x = (sizes.width - box.width * z) / 2 - box.x * z;
+    const top = box.width * z > sizes.width ? this.topNodeX() : null;
+    if (top !== null) {
+      const leftmost = sizes.width - (box.x + box.width) * z; // the right edge at the right
+      x = Math.min(Math.max(sizes.width / 2 - top * z, leftmost), -box.x * z);
+    }
+    this.zoom.pan({ x, y: 8 - box.y * z });
+  }
+
+  topNodeX() {
+    // The horizontal middle of the highest node, in the drawing's own units (unchanged by
+    // the pan and zoom, which apply to both matrices alike).
+    const viewport = this.svg.querySelector(".svg-pan-zoom_viewport");
+    let top = null;
+    for (const g of this.svg.querySelectorAll("g.node")) {
+      const box = g.getBBox();
+      const toViewport = viewport.getCTM().inverse().multiply(g.getCTM());
+      const at = new DOMPoint(box.x + box.width / 2, box.y).matrixTransform(toViewport);
+      if (!top || at.y < top.y) top = at;
+    }
+    return top?.x ?? null;
   }
 
   listen(data) {
@@ -214,9 +237,9 @@ class GraphView {
   hover(e) {
     const node = e.target.closest("g.node");
     const edge = node ? null : e.target.closest("g.edge");
-    const text = node
-      ? this.data?.nodes?.[node.dataset.gvId]
-      : edge && this.data?.edges?.[edge.dataset.gvId];
+    const tips = node ? this.data?.nodes : edge && this.data?.edges;
+    const id = (node || edge)?.dataset.gvId;
+    const text = tips && Object.hasOwn(tips, id) ? tips[id] : null;
     if (!text) {
       this.tip.classList.add("gv-hidden");
       return;
