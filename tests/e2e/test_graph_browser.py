@@ -49,6 +49,15 @@ SHOWN_COPY = """(id) => {
     return null;
 }"""
 
+NODES_ON_CANVAS = """() => {
+    const canvas = document.querySelector('.gv-canvas').getBoundingClientRect();
+    return [...document.querySelectorAll('.gv-canvas g.node')].filter(g => {
+        const r = g.getBoundingClientRect();
+        return r.right > canvas.left && r.left < canvas.right &&
+            r.bottom > canvas.top && r.top < canvas.bottom;
+    }).length;
+}"""
+
 
 def polynomial_x() -> tuple[float, float]:
     x = torch.tensor(2.0, requires_grad=True)
@@ -165,8 +174,10 @@ def test_expanding_the_chains_group_keeps_the_page_responsive(page: Page, app_ur
     expect(drawn.nth(99)).to_be_attached()  # at least a hundred nodes of the chain
     # The page answers at once: the main thread is free (no layout in the browser).
     assert page.evaluate("() => new Promise(r => requestAnimationFrame(() => r(true)))")
-    # Too long to read fitted whole, it starts at actual size, from its inputs.
+    # Too long to read fitted whole, it starts at actual size, from its inputs: nodes on
+    # screen, not the space between them.
     scale = viewport(page)[0]
+    assert page.evaluate(NODES_ON_CANVAS) > 0
     page.locator(".gv-canvas").evaluate("canvas => canvas.scrollIntoView({block: 'center'})")
     page.screenshot(path=str(SCREENSHOTS / "screenshot-chain-expanded.png"))
     # W feeds every layer: drawn again at each use, and each copy is W to hover and click.
