@@ -38,10 +38,12 @@ RESET = "import torch\nreset = torch.ones(1, requires_grad=True)\n"
 COUNT_NODES = """(want) => {
   const svg = document.querySelector('.gv-canvas svg');
   if (!svg) return false;
-  return svg.querySelectorAll('g.node').length === want;
+  return new Set([...svg.querySelectorAll('g.node')].map(g => g.dataset.gvId)).size === want;
 }"""
+"""True once the graph drawn has ``want`` nodes (a tensor drawn at each of its uses counts once)."""
 
-DRAWN = "() => document.querySelectorAll('.gv-canvas svg g.node').length"
+DRAWN = """() => new Set([...document.querySelectorAll('.gv-canvas svg g.node')]
+  .map(g => g.dataset.gvId)).size"""
 REDRAWN = f"(before) => ({DRAWN})() !== before"
 """True once the graph drawn has another number of nodes than ``before`` (a new drawing)."""
 

@@ -368,7 +368,7 @@ def dot_lines(graph: Graph, opts: RenderOptions | None = None) -> list[str]:
     by_module: dict[str, list[str]] = defaultdict(list)
 
     def cluster(node: Node) -> str:
-        return node.module or "" if opts.group_modules else ""
+        return (node.module or "") if opts.group_modules else ""
 
     for node in graph.nodes:
         by_module[cluster(node)].append(_node_stmt(node, opts, palette, outputs))

@@ -1,11 +1,12 @@
 """A tensor that feeds many ops (a weight every layer of a long chain uses) drawn again at each
 use, so the drawing has no fan of arrows from one box.
 
-Why: dot's crossing minimisation is slow on a node with many edges out of it and its layout is
-a fan of long crossing arrows nobody can follow. The 2,000-layer chain's group opened to 300
-nodes (``W`` and ``b`` each feed 99 ops) took 0.96-1.12 s to lay out, 0.17 s with a copy per
-use. Below ``MANY_USES`` one box with an arrow per use stays: it shows what the lesson on
-accumulation teaches, that the tensor's gradient sums over every use.
+Why: dot is slow on a node with many edges out of it, and draws them as a fan of long crossing
+arrows nobody can follow. The 2,000-layer chain's group opened to 300 nodes (``W`` and ``b``
+each feed 99 ops) takes 0.7-0.9 s to lay out, 0.10 s with a copy per use; opened to 600, 7 s
+and 0.19 s (``benchmarks/layout_uses.py``). Below ``MANY_USES`` one box with an arrow per use
+stays: it shows what the lesson on accumulation teaches, that the tensor's gradient sums over
+every use.
 
 A copy is drawn under an id of its own (``{id}#use{k}``); ``aliases`` maps each copy's id, and
 the id of each edge drawn from it, back to the real ones, so hover, click and the
@@ -34,6 +35,7 @@ class Copy:
     use: int
     """Which use it is drawn at, from 2 (the first is the node itself)."""
     uses: int
+    """Its uses in the graph drawn (a folded chain counts as one)."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,6 @@ class DrawnUses:
     def start(self, index: int, src: str) -> str:
         """The box edge number ``index`` (whose source is ``src``) starts from."""
         return self.starts[index] if self.starts else src
-
-    def by_node(self) -> dict[str, list[str]]:
-        """Each copied node's copy ids, in use order."""
-        found: dict[str, list[str]] = {}
-        for copy_id, copy in self.copies.items():
-            found.setdefault(copy.of, []).append(copy_id)
-        return found
 
     def aliases(self, graph: Graph) -> dict[str, str]:
         """The drawn id of each copy and of each edge from one -> the real node's or edge's."""

@@ -53,13 +53,14 @@ def settle(page: Page) -> None:
 
 
 def drawn_nodes(page: Page) -> list[str]:
-    """Titles of the nodes drawn in the SVG (the DOT ids), legend entries left out."""
+    """Ids of the nodes drawn in the SVG, each once (a tensor drawn again at each of its many
+    uses is one node), legend entries left out."""
     titles: list[str] = page.evaluate(
         """() => [...document.querySelector('.gv-canvas svg').querySelectorAll('g.node')]
                  .filter(g => !g.classList.contains('gv-hidden'))
                  .map(g => g.dataset.gvId)"""
     )
-    return [t for t in titles if not t.startswith("legend_")]
+    return [t for t in dict.fromkeys(titles) if not t.startswith("legend_")]
 
 
 def open_app(page: Page, url: str, query: str = "") -> None:
