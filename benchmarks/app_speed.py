@@ -35,15 +35,11 @@ from gradviz.views.iterations import last_iteration
 
 RESET = "import torch\nreset = torch.ones(1, requires_grad=True)\n"
 """A one-node program run between measurements, so the next graph is surely new."""
-COUNT_NODES = """(want) => {
-  const svg = document.querySelector('.gv-canvas svg');
-  if (!svg) return false;
-  return new Set([...svg.querySelectorAll('g.node')].map(g => g.dataset.gvId)).size === want;
-}"""
-"""True once the graph drawn has ``want`` nodes (a tensor drawn at each of its uses counts once)."""
-
 DRAWN = """() => new Set([...document.querySelectorAll('.gv-canvas svg g.node')]
   .map(g => g.dataset.gvId)).size"""
+"""Nodes the graph drawn has (a tensor drawn again at each of its uses counts once)."""
+COUNT_NODES = f"(want) => ({DRAWN})() === want"
+"""True once the graph drawn has ``want`` nodes (``want`` >= 1: no graph has none)."""
 REDRAWN = f"(before) => ({DRAWN})() !== before"
 """True once the graph drawn has another number of nodes than ``before`` (a new drawing)."""
 

@@ -143,11 +143,11 @@ class GraphView {
   topNodeX() {
     // The horizontal middle of the highest node, in the drawing's own units (unchanged by
     // the pan and zoom, which apply to both matrices alike).
-    const viewport = this.svg.querySelector(".svg-pan-zoom_viewport");
+    const svgToDrawing = this.svg.querySelector(".svg-pan-zoom_viewport").getCTM().inverse();
     let top = null;
     for (const g of this.svg.querySelectorAll("g.node")) {
       const box = g.getBBox();
-      const toViewport = viewport.getCTM().inverse().multiply(g.getCTM());
+      const toViewport = svgToDrawing.multiply(g.getCTM());
       const at = new DOMPoint(box.x + box.width / 2, box.y).matrixTransform(toViewport);
       if (!top || at.y < top.y) top = at;
     }
